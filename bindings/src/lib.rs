@@ -1,0 +1,1 @@
+//! uniffi bindings of zitadel-passkey for Kotlin, Swift and Python
