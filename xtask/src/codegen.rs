@@ -31,6 +31,11 @@ const SDK_PACKAGES: &[&str] = &[
     "zitadel.auth.v1",
 ];
 
+/// The packages that also get canonical JSON (pbjson). `google.rpc.Status` is left out: its
+/// `details` are `Any`s, whose proto3 JSON form (`"@type"` plus the message's own fields) pbjson
+/// cannot write, so the REST error body is read and written with serde_json directly.
+const JSON_PACKAGES: &[&str] = &["zitadel.v1", "zitadel.user.v1", "zitadel.auth.v1"];
+
 /// The packages whose tonic server traits the mock gets.
 const SERVER_PACKAGES: &[&str] = &["zitadel.auth.v1"];
 
@@ -54,12 +59,15 @@ pub fn run(mode: Mode) -> Result<()> {
 
     let mut sdk_files = BTreeMap::new();
     for package in SDK_PACKAGES {
-        for suffix in ["rs", "serde.rs"] {
-            let name = format!("{package}.{suffix}");
+        let mut names = vec![format!("{package}.rs")];
+        if JSON_PACKAGES.contains(package) {
+            names.push(format!("{package}.serde.rs"));
+        }
+        for name in names {
             sdk_files.insert(name.clone(), read(&sdk_raw.join(&name))?);
         }
     }
-    sdk_files.insert("mod.rs".into(), module_tree(SDK_PACKAGES, true));
+    sdk_files.insert("mod.rs".into(), module_tree(SDK_PACKAGES, JSON_PACKAGES));
     sdk_files.insert("http_rules.rs".into(), http_rules::render(&pool)?);
 
     let mut mock_files = BTreeMap::new();
@@ -67,7 +75,7 @@ pub fn run(mode: Mode) -> Result<()> {
         let name = format!("{package}.rs");
         mock_files.insert(name.clone(), read(&mock_raw.join(&name))?);
     }
-    mock_files.insert("mod.rs".into(), module_tree(SERVER_PACKAGES, false));
+    mock_files.insert("mod.rs".into(), module_tree(SERVER_PACKAGES, &[]));
 
     let formatter = scratch.dir("fmt")?;
     let mut stale = Vec::new();
@@ -127,12 +135,14 @@ fn generate_sdk_code(descriptors: &FileDescriptorSet, bytes: &[u8], out: &Path) 
         .build_transport(false)
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // prost-types' Any has `from_msg`/`to_msg` for packing ErrorDetail.
+        .extern_path(".google.protobuf.Any", "::prost_types::Any")
         // pbjson-types writes Timestamps as `+00:00` and accepts out-of-range values; ours are
         // canonical (`Z`) and range-checked.
         .extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp")
         .extern_path(".google.protobuf.Duration", "crate::wkt::Duration")
         .out_dir(out)
-        .compile_fds(descriptors.clone())
+        .compile_fds_with_config(descriptors.clone(), type_names())
         .context("generating messages and client")?;
 
     pbjson_build::Builder::new()
@@ -142,7 +152,7 @@ fn generate_sdk_code(descriptors: &FileDescriptorSet, bytes: &[u8], out: &Path) 
         .extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp")
         .extern_path(".google.protobuf.Duration", "crate::wkt::Duration")
         .out_dir(out)
-        .build(&[".zitadel", ".google.rpc"])
+        .build(&[".zitadel"])
         .context("generating serde impls")?;
     Ok(())
 }
@@ -166,28 +176,37 @@ fn generate_server_code(descriptors: &FileDescriptorSet, out: &Path) -> Result<(
             "::zitadel_passkey::wkt::Duration",
         )
         .out_dir(out)
-        .compile_fds(descriptors.clone())
+        .compile_fds_with_config(descriptors.clone(), type_names())
         .context("generating server traits")?;
     Ok(())
 }
 
+/// prost settings shared by both generators: `prost::Name` impls, so messages know their
+/// `type.googleapis.com/...` URL (ErrorDetail is packed into an `Any`).
+fn type_names() -> prost_build::Config {
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
+    config.type_name_domain(["."], "type.googleapis.com");
+    config
+}
+
 /// A `mod.rs` that nests one module per package segment and includes the package's files.
-fn module_tree(packages: &[&str], with_serde: bool) -> String {
+fn module_tree(packages: &[&str], json_packages: &[&str]) -> String {
     #[derive(Default)]
     struct Node {
         children: BTreeMap<String, Node>,
         package: Option<String>,
     }
-    fn render(node: &Node, with_serde: bool, out: &mut String) {
+    fn render(node: &Node, json_packages: &[&str], out: &mut String) {
         if let Some(package) = &node.package {
             out.push_str(&format!("include!(\"{package}.rs\");\n"));
-            if with_serde {
+            if json_packages.contains(&package.as_str()) {
                 out.push_str(&format!("include!(\"{package}.serde.rs\");\n"));
             }
         }
         for (name, child) in &node.children {
             out.push_str(&format!("pub mod {name} {{\n"));
-            render(child, with_serde, out);
+            render(child, json_packages, out);
             out.push_str("}\n");
         }
     }
@@ -204,8 +223,8 @@ fn module_tree(packages: &[&str], with_serde: bool) -> String {
         "//! Code generated from `proto/`: one module per proto package.\n\
          #![allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::all)]\n",
     );
-    render(&root, with_serde, &mut out);
-    if with_serde {
+    render(&root, json_packages, &mut out);
+    if !json_packages.is_empty() {
         out.push_str("pub mod http_rules;\n");
     }
     out
@@ -331,7 +350,7 @@ mod tests {
 
     #[test]
     fn module_tree_nests_packages() {
-        let tree = module_tree(&["a.b", "a.c.d"], false);
+        let tree = module_tree(&["a.b", "a.c.d"], &[]);
         assert!(tree.contains("pub mod a {\npub mod b {\ninclude!(\"a.b.rs\");\n}\npub mod c {\npub mod d {\ninclude!(\"a.c.d.rs\");\n}\n}\n}\n"), "{tree}");
     }
 }

@@ -11,5 +11,15 @@ pub struct Status {
     pub message: ::prost::alloc::string::String,
     /// Typed error details; ZITADEL sends one `zitadel.v1.ErrorDetail`.
     #[prost(message, repeated, tag = "3")]
-    pub details: ::prost::alloc::vec::Vec<::pbjson_types::Any>,
+    pub details: ::prost::alloc::vec::Vec<::prost_types::Any>,
+}
+impl ::prost::Name for Status {
+    const NAME: &'static str = "Status";
+    const PACKAGE: &'static str = "google.rpc";
+    fn full_name() -> ::prost::alloc::string::String {
+        "google.rpc.Status".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/google.rpc.Status".into()
+    }
 }

@@ -4,7 +4,6 @@
 pub mod google {
     pub mod rpc {
         include!("google.rpc.rs");
-        include!("google.rpc.serde.rs");
     }
 }
 pub mod zitadel {

@@ -12,6 +12,16 @@ pub struct WebAuthNToken {
     #[prost(string, tag = "3")]
     pub name: ::prost::alloc::string::String,
 }
+impl ::prost::Name for WebAuthNToken {
+    const NAME: &'static str = "WebAuthNToken";
+    const PACKAGE: &'static str = "zitadel.user.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "zitadel.user.v1.WebAuthNToken".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/zitadel.user.v1.WebAuthNToken".into()
+    }
+}
 /// The state of an authentication factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]

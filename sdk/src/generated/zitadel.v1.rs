@@ -16,6 +16,16 @@ pub struct ObjectDetails {
     #[prost(string, tag = "4")]
     pub resource_owner: ::prost::alloc::string::String,
 }
+impl ::prost::Name for ObjectDetails {
+    const NAME: &'static str = "ObjectDetails";
+    const PACKAGE: &'static str = "zitadel.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "zitadel.v1.ObjectDetails".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/zitadel.v1.ObjectDetails".into()
+    }
+}
 /// Identifies which ZITADEL check produced an error.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ErrorDetail {
@@ -25,4 +35,14 @@ pub struct ErrorDetail {
     /// The (untranslated) message key such as `Errors.Token.Invalid`.
     #[prost(string, tag = "2")]
     pub message: ::prost::alloc::string::String,
+}
+impl ::prost::Name for ErrorDetail {
+    const NAME: &'static str = "ErrorDetail";
+    const PACKAGE: &'static str = "zitadel.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "zitadel.v1.ErrorDetail".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "type.googleapis.com/zitadel.v1.ErrorDetail".into()
+    }
 }
