@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod ci;
 mod codegen;
 mod http_rules;
 mod project;
@@ -24,6 +25,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run every check CI runs: fmt, codegen --check, clippy, tests, docs, cargo audit.
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -46,5 +49,6 @@ fn run(command: Command) -> Result<()> {
             };
             codegen::run(mode)
         }
+        Command::Test => ci::run(),
     }
 }

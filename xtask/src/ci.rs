@@ -1,0 +1,98 @@
+//! `cargo xtask test`: every check CI runs, in the order that fails fastest.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{codegen, project};
+
+pub fn run() -> Result<()> {
+    let root = project::root();
+    let started = Instant::now();
+
+    step("format", || cargo(&root, &["fmt", "--all", "--check"]))?;
+    step("generated code is fresh", || {
+        codegen::run(codegen::Mode::Check)
+    })?;
+    step("clippy", || {
+        cargo(
+            &root,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    })?;
+    step("tests", || {
+        cargo(&root, &["test", "--workspace", "--locked"])
+    })?;
+    step("sdk docs", || {
+        let status = Command::new(cargo_bin())
+            .current_dir(&root)
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args([
+                "doc",
+                "--no-deps",
+                "--locked",
+                "-p",
+                "zitadel-passkey",
+                "-p",
+                "zitadel-passkey-mock",
+            ])
+            .status()?;
+        check(status, "cargo doc")
+    })?;
+    step("advisories", || audit(&root))?;
+
+    eprintln!("\nall checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// `cargo audit` against the offline advisory copy beside the checkout when there is one.
+fn audit(root: &Path) -> Result<()> {
+    let offline_db = root.join("../shared/advisory-db");
+    let mut command = Command::new(cargo_bin());
+    command.current_dir(root).arg("audit");
+    if offline_db.is_dir() {
+        command.arg("--no-fetch").arg("--db").arg(&offline_db);
+    }
+    let status = command
+        .status()
+        .context("running cargo audit (install it with `cargo install cargo-audit --locked`)")?;
+    check(status, "cargo audit")
+}
+
+fn step(name: &str, body: impl FnOnce() -> Result<()>) -> Result<()> {
+    eprintln!("\n==> {name}");
+    let started = Instant::now();
+    body().with_context(|| format!("step `{name}` failed"))?;
+    eprintln!("==> {name}: ok ({:.1?})", started.elapsed());
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(cargo_bin())
+        .current_dir(root)
+        .args(args)
+        .status()?;
+    check(status, &format!("cargo {}", args.join(" ")))
+}
+
+fn check(status: std::process::ExitStatus, what: &str) -> Result<()> {
+    if !status.success() {
+        bail!("{what} exited with {status}");
+    }
+    Ok(())
+}
+
+/// The cargo that runs us, so the toolchain stays the same.
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
