@@ -1,5 +1,333 @@
 //! A mock ZITADEL serving the passkey calls over gRPC, gRPC-web and REST/JSON on one port.
+//!
+//! Use it in-process from Rust tests, or run the `zitadel-passkey-mock` binary in CI:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use zitadel_passkey_mock::{Fault, MockServer};
+//!
+//! let mock = MockServer::builder().user("token-1", "200000000000000001", "300000000000000001").start().await?;
+//! let endpoint = mock.uri(); // "http://127.0.0.1:PORT": gRPC, gRPC-web and REST all here
+//! mock.push_fault(Fault::error(14, "", "upstream down").method("AddMyPasswordlessLink"));
+//! // ... call it ...
+//! for entry in mock.journal() {
+//!     println!("{} {} -> {:?}", entry.transport, entry.method, entry.code);
+//! }
+//! mock.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it answers
+//!
+//! The behaviour (every check, error code, id and message, and what each RPC does) is one table in
+//! the [`behaviour`] module; the login page's in [`login`].
+//!
+//! Content types decide the transport (CONTRACT §4): `application/grpc-web*` goes to gRPC-web
+//! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` to gRPC, everything else to the REST
+//! gateway, the login page and the admin API. REST routes come from the generated HTTP rule table
+//! (`zitadel_passkey::proto::http_rules::ALL`).
+//!
+//! # Users
+//!
+//! Tokens added with [`MockServerBuilder::user`] (`--user TOKEN=USER_ID@ORG_ID`) map to their user.
+//! Without strict mode any well-formed bearer token (visible ASCII, at most 8 KiB) is accepted and
+//! mapped to a stable user ID derived from it ([`state::derived_user_id`]) in
+//! [`state::DEFAULT_ORG_ID`]; with strict mode only configured tokens are. A user with an empty ID
+//! (`TOKEN=@ORG_ID`) stands for a token without a user (FAILED_PRECONDITION `COMMAND-GVfg3`).
+//! Known orgs (for `x-zitadel-orgid`) are the default org and every configured user's org.
+//!
+//! # Admin API
+//!
+//! JSON under [`admin::ADMIN_PREFIX`] (`/__mock`), never subject to faults or the journal:
+//!
+//! | request | effect / answer |
+//! |---|---|
+//! | `GET /__mock/health` | `{"status":"ok"}` |
+//! | `GET /__mock/journal` | the journal, a list of [`JournalEntry`] |
+//! | `GET /__mock/users` | the users ([`UserInfo`]; token fingerprints, never tokens) |
+//! | `POST /__mock/users` `{"token","user_id","org_id"}` | adds a user (201) |
+//! | `POST /__mock/users/{user_id}/passkeys` `{"name"}` | adds a READY passkey, answers `{"id"}` (201) |
+//! | `GET /__mock/codes` | live codes ([`LiveCode`], including the codes) |
+//! | `GET /__mock/outbox` | links SendMyPasswordlessLink "e-mailed" ([`OutboxMessage`]) |
+//! | `POST /__mock/faults` `{"kind", ...}` | scripts a fault (201), see below |
+//! | `GET /__mock/faults` | pending faults |
+//! | `POST /__mock/clock/advance` `{"seconds"}` | moves the mock's clock forward (expires codes) |
+//! | `POST /__mock/reset` | back to the start: configured users only, RNG re-seeded, journal, codes, outbox and faults cleared |
+//!
+//! A fault is `{"kind": K, "times": N, "method": "AddMyPasswordlessLink", "transport": "grpc"|"grpc-web"|"json"}`
+//! (`times` defaults to 1, `method` and `transport` to any) with `K` one of
+//! `"error"` (+ `"code"`, `"id"`, `"message"`), `"delay"` (+ `"millis"`), `"drop_before_handler"`,
+//! `"drop_after_handler"`, `"proxy_status"` (+ `"status"`, default 503). See [`Fault`].
+//!
+//! # Limits
+//!
+//! Request messages and REST bodies over 64 KiB get RESOURCE_EXHAUSTED (REST: 413). HTTP/2 allows
+//! 256 concurrent streams per connection and has reset-flood protection on. The journal keeps the
+//! last 100 000 calls; at most 100 000 codes are live (the oldest go first).
 
+pub mod admin;
+pub mod behaviour;
+mod error;
+mod fault;
+mod grpc;
+mod journal;
+pub mod login;
 /// The generated tonic server traits (messages come from `zitadel_passkey::proto`).
 #[path = "generated/mod.rs"]
 pub mod proto;
+mod rest;
+mod routes;
+mod server;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use error::{MockError, http_status};
+pub use fault::{Fault, FaultKind};
+pub use journal::{JournalEntry, Transport, token_fingerprint};
+pub use state::{LiveCode, OutboxMessage, PasskeyInfo, UserInfo};
+
+use state::{Config, Shared};
+
+/// The code TTL when none is configured: one hour, as in ZITADEL.
+pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(3600);
+
+/// A running mock. Dropping it stops the server (in-flight calls finish in the background);
+/// [`MockServer::shutdown`] stops it and waits.
+#[derive(Debug)]
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    scheme: &'static str,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Configures a [`MockServer`].
+#[derive(Debug)]
+pub struct MockServerBuilder {
+    listen: SocketAddr,
+    config: Config,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            config: Config {
+                strict: false,
+                seed: rand::random(),
+                code_ttl: DEFAULT_CODE_TTL,
+                public_origin: None,
+                fixed_clock: None,
+                users: Vec::new(),
+            },
+            tls: None,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// The address to bind (default `127.0.0.1:0`, a free port on loopback).
+    #[must_use]
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Accept only configured tokens (default: any well-formed token).
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.config.strict = strict;
+        self
+    }
+
+    /// Maps `token` to `user_id` in `org_id` (an empty `user_id` is a token without a user).
+    #[must_use]
+    pub fn user(mut self, token: &str, user_id: &str, org_id: &str) -> Self {
+        self.config
+            .users
+            .push((token.to_owned(), user_id.to_owned(), org_id.to_owned()));
+        self
+    }
+
+    /// Seeds the ID and code generator: the same seed and calls give the same IDs and codes.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// How long codes live (the `expiration` answered; default one hour).
+    #[must_use]
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.config.code_ttl = ttl;
+        self
+    }
+
+    /// The origin of links (default: the scheme and host each request came in on).
+    #[must_use]
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        let origin: String = origin.into();
+        self.config.public_origin = Some(origin.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// A clock that stands still at `time` (for byte-identical journals and answers).
+    #[must_use]
+    pub fn fixed_clock(mut self, time: SystemTime) -> Self {
+        self.config.fixed_clock = Some(time);
+        self
+    }
+
+    /// Serve TLS (ALPN `h2` and `http/1.1`) with this PEM certificate chain and private key.
+    #[must_use]
+    pub fn tls(mut self, cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Binds and starts serving; returns once the port accepts connections.
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        let tls = match &self.tls {
+            Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(self.config));
+        let app = Arc::new(server::App::new(shared.clone(), tls.is_some()));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, tls, app, stopped));
+        tracing::info!(%addr, "mock ZITADEL listening");
+        Ok(MockServer {
+            shared,
+            addr,
+            scheme: if self.tls.is_some() { "https" } else { "http" },
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+    };
+    let certs = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("invalid TLS certificate PEM", &e))?;
+    if certs.is_empty() {
+        return Err(invalid(
+            "invalid TLS certificate PEM",
+            &"no certificate found",
+        ));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| invalid("invalid TLS key PEM", &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("TLS setup", &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("TLS certificate and key", &e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+impl MockServer {
+    /// Starts a mock on `127.0.0.1` with a free port, non-strict, with a random seed.
+    pub async fn start() -> std::io::Result<MockServer> {
+        Self::builder().start().await
+    }
+
+    /// A builder for other settings.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS): the endpoint for every transport.
+    pub fn uri(&self) -> String {
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The seed of the ID and code generator (useful when it was random).
+    pub fn seed(&self) -> u64 {
+        self.shared.config.seed
+    }
+
+    /// Every RPC call so far, oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal()
+    }
+
+    /// Maps `token` to `user_id` in `org_id` (an empty `user_id` is a token without a user).
+    pub fn add_user(&self, token: &str, user_id: &str, org_id: &str) {
+        self.shared.state().add_user(token, user_id, org_id);
+    }
+
+    /// The users the mock knows (configured, added, or derived from tokens that were used).
+    pub fn users(&self) -> Vec<UserInfo> {
+        self.shared.users()
+    }
+
+    /// Gives `user_id` a READY passkey named `name`; returns its token ID.
+    pub fn add_passkey(&self, user_id: &str, name: &str) -> String {
+        self.shared.add_passkey(user_id, name)
+    }
+
+    /// Codes that can still be used, oldest first.
+    pub fn live_codes(&self) -> Vec<LiveCode> {
+        self.shared.live_codes()
+    }
+
+    /// Links SendMyPasswordlessLink "e-mailed", oldest first.
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.shared.outbox()
+    }
+
+    /// Scripts a fault for the next matching calls.
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.push_fault(fault);
+    }
+
+    /// Moves the mock's clock forward (codes expire without waiting).
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Back to the state at start: configured users only, RNG re-seeded, journal, codes,
+    /// outbox and faults cleared, clock offset undone.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Stops accepting, lets in-flight calls finish (up to 10 s), then returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

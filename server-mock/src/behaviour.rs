@@ -1,0 +1,334 @@
+//! What the mock answers: the one behaviour module behind gRPC, gRPC-web and REST.
+//!
+//! # Behaviour table
+//!
+//! Every RPC runs these checks in this order; the first that fails is the answer.
+//!
+//! | # | condition | gRPC code | HTTP | ErrorDetail id | message |
+//! |---|---|---|---|---|---|
+//! | 0 | a scripted [`Fault::error`](crate::Fault::error) matches the call | the fault's | mapped | the fault's | the fault's |
+//! | 1 | no `authorization` header | 16 UNAUTHENTICATED | 401 | none (no details) | `auth header missing` |
+//! | 2 | header does not start with exactly `Bearer ` | 16 UNAUTHENTICATED | 401 | `AUTH-toLo1` | `invalid auth header` |
+//! | 3 | token empty, not visible ASCII, over 8 KiB, or (with `--strict`) not a `--user` token | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `Errors.Token.Invalid` |
+//! | 4 | `x-zitadel-orgid` is set and names no org the mock knows | 7 PERMISSION_DENIED | 403 | `AUTH-Bs7Ds` | `Organisation doesn't exist` |
+//! | 5 | the token maps to an empty user ID (`--user TOKEN=@ORG`) | 9 FAILED_PRECONDITION | 400 | `COMMAND-GVfg3` | `Errors.IDMissing` |
+//! | 6 | RemoveMyPasswordless with an empty `token_id` | 3 INVALID_ARGUMENT | 400 | `MOCK-tkn01` | `Errors.IDMissing` |
+//! | 7 | RemoveMyPasswordless of a passkey the user does not have | 5 NOT_FOUND | 404 | `MOCK-tkn02` | `Errors.User.WebAuthN.NotFound` |
+//!
+//! Rows 1–5 are CONTRACT §3; ids starting with `MOCK-` are the mock's own (CONTRACT does not name
+//! ZITADEL's). HTTP statuses follow CONTRACT §3's mapping ([`crate::error::http_status`]).
+//!
+//! Errors raised outside this module, by the transports:
+//!
+//! | condition | gRPC / gRPC-web | REST |
+//! |---|---|---|
+//! | request message over 64 KiB | 8 RESOURCE_EXHAUSTED (tonic) | 413, JSON status code 8 |
+//! | body is not a valid message / not valid JSON | 13 INTERNAL (tonic's decode error) | 400, JSON status code 3 |
+//! | unknown path | 12 UNIMPLEMENTED | 404, JSON status code 5 |
+//! | known path, wrong HTTP method | – | 405, JSON status code 12 |
+//!
+//! On success (non-strict tokens map to a stable user, [`derived_user_id`](crate::state::derived_user_id),
+//! in [`DEFAULT_ORG_ID`](crate::state::DEFAULT_ORG_ID)):
+//!
+//! | RPC | effect | answer |
+//! |---|---|---|
+//! | AddMyPasswordlessLink | new code (18-digit ID, 12-char code), user's sequence + 1 | `details{sequence, creationDate, resourceOwner}`, `link`, `expiration` = code TTL |
+//! | SendMyPasswordlessLink | the same, plus the link in the outbox | `details` |
+//! | ListMyPasswordless | none | the user's passkeys, all `READY` |
+//! | RemoveMyPasswordless | passkey removed, sequence + 1 | `details{sequence, changeDate, resourceOwner}` |
+
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use zitadel_passkey::proto::zitadel::auth::v1::{
+    AddMyPasswordlessLinkResponse, ListMyPasswordlessResponse, RemoveMyPasswordlessResponse,
+    SendMyPasswordlessLinkResponse,
+};
+use zitadel_passkey::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
+use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
+use zitadel_passkey::wkt;
+
+use crate::error::MockError;
+use crate::state::{LiveCode, OutboxMessage, Shared, State, User, derived_user_id};
+
+/// Row 1.
+pub(crate) const AUTH_HEADER_MISSING: MockError = MockError::fixed(16, None, "auth header missing");
+/// Row 2.
+pub(crate) const INVALID_AUTH_HEADER: MockError =
+    MockError::fixed(16, Some("AUTH-toLo1"), "invalid auth header");
+/// Row 3.
+pub(crate) const TOKEN_INVALID: MockError =
+    MockError::fixed(16, Some("AUTH-7fs1e"), "Errors.Token.Invalid");
+/// Row 4.
+pub(crate) const ORG_NOT_FOUND: MockError =
+    MockError::fixed(7, Some("AUTH-Bs7Ds"), "Organisation doesn't exist");
+/// Row 5.
+pub(crate) const USER_ID_MISSING: MockError =
+    MockError::fixed(9, Some("COMMAND-GVfg3"), "Errors.IDMissing");
+/// Row 6.
+pub(crate) const TOKEN_ID_MISSING: MockError =
+    MockError::fixed(3, Some("MOCK-tkn01"), "Errors.IDMissing");
+/// Row 7.
+pub(crate) const PASSKEY_NOT_FOUND: MockError =
+    MockError::fixed(5, Some("MOCK-tkn02"), "Errors.User.WebAuthN.NotFound");
+
+/// The longest token accepted as well-formed.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The outcome of a call, for the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub code: i32,
+    pub error_id: Option<String>,
+}
+
+/// What the server front end learnt about an RPC call, handed to the handlers in the request
+/// extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct CallInfo {
+    /// `scheme://host` for links (the public origin if configured).
+    pub origin: Arc<str>,
+    /// A scripted error to answer with instead of running the handler.
+    pub injected: Option<MockError>,
+    /// Filled by the handler for the journal.
+    pub outcome: Arc<OnceLock<Outcome>>,
+}
+
+/// The request headers the behaviour looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Caller<'a> {
+    pub authorization: Option<&'a [u8]>,
+    pub org_id: Option<&'a [u8]>,
+}
+
+/// The authenticated user of a call.
+struct Me {
+    user_id: String,
+    org_id: String,
+}
+
+fn well_formed(token: &[u8]) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && token.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+fn timestamp(time: std::time::SystemTime) -> Option<wkt::Timestamp> {
+    wkt::Timestamp::try_from(time).ok()
+}
+
+impl Shared {
+    /// Rows 1–5 of the behaviour table.
+    fn authenticate(&self, state: &mut State, caller: Caller<'_>) -> Result<Me, MockError> {
+        let header = caller.authorization.ok_or(AUTH_HEADER_MISSING)?;
+        let token = header.strip_prefix(b"Bearer ").ok_or(INVALID_AUTH_HEADER)?;
+        if !well_formed(token) {
+            return Err(TOKEN_INVALID);
+        }
+        // Checked above: visible ASCII only.
+        let token = std::str::from_utf8(token).map_err(|_| TOKEN_INVALID)?;
+        let me = match state.tokens.get(token) {
+            Some(user) => Me {
+                user_id: user.user_id.clone(),
+                org_id: user.org_id.clone(),
+            },
+            None if self.config.strict => return Err(TOKEN_INVALID),
+            None => Me {
+                user_id: derived_user_id(token),
+                org_id: crate::state::DEFAULT_ORG_ID.to_owned(),
+            },
+        };
+        if let Some(org) = caller.org_id.filter(|org| !org.is_empty()) {
+            let known = std::str::from_utf8(org).is_ok_and(|org| state.orgs.contains(org));
+            if !known {
+                return Err(ORG_NOT_FOUND);
+            }
+        }
+        if me.user_id.is_empty() {
+            return Err(USER_ID_MISSING);
+        }
+        Ok(me)
+    }
+
+    /// Runs one RPC: the injected fault or the checks, then `body` under the state lock, and
+    /// records the outcome for the journal.
+    fn run<R>(
+        &self,
+        info: Option<&CallInfo>,
+        caller: Caller<'_>,
+        body: impl FnOnce(&Shared, &mut State, Me, &str) -> Result<R, MockError>,
+    ) -> Result<R, MockError> {
+        let result = match info.and_then(|info| info.injected.clone()) {
+            Some(error) => Err(error),
+            None => {
+                let mut state = self.state();
+                self.authenticate(&mut state, caller).and_then(|me| {
+                    let origin = info.map_or("http://localhost", |info| &info.origin);
+                    body(self, &mut state, me, origin)
+                })
+            }
+        };
+        if let Some(info) = info {
+            let outcome = match &result {
+                Ok(_) => Outcome {
+                    code: 0,
+                    error_id: None,
+                },
+                Err(error) => Outcome {
+                    code: error.code(),
+                    error_id: error.id().map(str::to_owned),
+                },
+            };
+            let _ = info.outcome.set(outcome);
+        }
+        result
+    }
+
+    /// Creates a code for `me` and returns (sequence, link, code ID).
+    fn create_code(
+        &self,
+        state: &mut State,
+        me: &Me,
+        origin: &str,
+        sent: bool,
+    ) -> (u64, String, std::time::SystemTime) {
+        let now = self.clock.now();
+        let sequence = bump_sequence(state, me);
+        let code_id = state.new_id();
+        let code = state.new_code();
+        let mut link = String::with_capacity(origin.len() + 120);
+        let _ = write!(
+            link,
+            "{origin}/ui/login/login/passwordless/init?userID={}&orgID={}&codeID={code_id}&code={code}",
+            utf8_percent_encode(&me.user_id, NON_ALPHANUMERIC),
+            utf8_percent_encode(&me.org_id, NON_ALPHANUMERIC),
+        );
+        if sent {
+            state.outbox.push(OutboxMessage {
+                time: now,
+                user_id: me.user_id.clone(),
+                org_id: me.org_id.clone(),
+                code_id: code_id.clone(),
+                link: link.clone(),
+            });
+        }
+        state.insert_code(LiveCode {
+            code_id,
+            user_id: me.user_id.clone(),
+            org_id: me.org_id.clone(),
+            code,
+            link: link.clone(),
+            created: now,
+            expires: now + self.config.code_ttl,
+            failed_attempts: 0,
+            sent,
+        });
+        (sequence, link, now)
+    }
+
+    pub(crate) fn add_my_passwordless_link(
+        &self,
+        info: Option<&CallInfo>,
+        caller: Caller<'_>,
+    ) -> Result<AddMyPasswordlessLinkResponse, MockError> {
+        self.run(info, caller, |shared, state, me, origin| {
+            let (sequence, link, now) = shared.create_code(state, &me, origin, false);
+            Ok(AddMyPasswordlessLinkResponse {
+                details: Some(ObjectDetails {
+                    sequence,
+                    creation_date: timestamp(now),
+                    change_date: None,
+                    resource_owner: me.org_id,
+                }),
+                link,
+                expiration: wkt::Duration::try_from(shared.config.code_ttl).ok(),
+            })
+        })
+    }
+
+    pub(crate) fn send_my_passwordless_link(
+        &self,
+        info: Option<&CallInfo>,
+        caller: Caller<'_>,
+    ) -> Result<SendMyPasswordlessLinkResponse, MockError> {
+        self.run(info, caller, |shared, state, me, origin| {
+            let (sequence, _link, now) = shared.create_code(state, &me, origin, true);
+            Ok(SendMyPasswordlessLinkResponse {
+                details: Some(ObjectDetails {
+                    sequence,
+                    creation_date: timestamp(now),
+                    change_date: None,
+                    resource_owner: me.org_id,
+                }),
+            })
+        })
+    }
+
+    pub(crate) fn list_my_passwordless(
+        &self,
+        info: Option<&CallInfo>,
+        caller: Caller<'_>,
+    ) -> Result<ListMyPasswordlessResponse, MockError> {
+        self.run(info, caller, |_, state, me, _| {
+            let result = state
+                .users
+                .get(&me.user_id)
+                .map(|user| {
+                    user.passkeys
+                        .iter()
+                        .map(|passkey| WebAuthNToken {
+                            id: passkey.id.clone(),
+                            state: AuthFactorState::Ready as i32,
+                            name: passkey.name.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(ListMyPasswordlessResponse { result })
+        })
+    }
+
+    pub(crate) fn remove_my_passwordless(
+        &self,
+        info: Option<&CallInfo>,
+        caller: Caller<'_>,
+        token_id: &str,
+    ) -> Result<RemoveMyPasswordlessResponse, MockError> {
+        self.run(info, caller, |shared, state, me, _| {
+            if token_id.is_empty() {
+                return Err(TOKEN_ID_MISSING);
+            }
+            let user = state.users.get_mut(&me.user_id).ok_or(PASSKEY_NOT_FOUND)?;
+            let index = user
+                .passkeys
+                .iter()
+                .position(|p| p.id == token_id)
+                .ok_or(PASSKEY_NOT_FOUND)?;
+            user.passkeys.remove(index);
+            user.sequence += 1;
+            Ok(RemoveMyPasswordlessResponse {
+                details: Some(ObjectDetails {
+                    sequence: user.sequence,
+                    creation_date: None,
+                    change_date: timestamp(shared.clock.now()),
+                    resource_owner: me.org_id,
+                }),
+            })
+        })
+    }
+}
+
+/// The next sequence of the user's history (the user is created on first use).
+fn bump_sequence(state: &mut State, me: &Me) -> u64 {
+    // Looked up first so the hot path does not allocate a key.
+    if let Some(user) = state.users.get_mut(&me.user_id) {
+        user.sequence += 1;
+        return user.sequence;
+    }
+    let mut user = User::new(me.org_id.clone());
+    user.sequence += 1;
+    let sequence = user.sequence;
+    state.users.insert(me.user_id.clone(), user);
+    sequence
+}

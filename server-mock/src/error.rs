@@ -1,0 +1,253 @@
+//! ZITADEL-shaped errors and how each transport renders them.
+//!
+//! A [`MockError`] is one gRPC code, an optional ZITADEL error id and a message. gRPC and gRPC-web
+//! carry it as `grpc-status`, `grpc-message` (`"<message> (<id>)"`) and `grpc-status-details-bin`
+//! (a `google.rpc.Status` holding one `Any` of `zitadel.v1.ErrorDetail`); REST carries the same
+//! `google.rpc.Status` as JSON with the HTTP status of CONTRACT §3.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use prost::Message;
+use zitadel_passkey::proto::google::rpc::Status as RpcStatus;
+use zitadel_passkey::proto::zitadel::v1::ErrorDetail;
+
+/// The `Any` type URL of ZITADEL's error detail.
+pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";
+
+/// An error the mock answers with: a gRPC code, ZITADEL's error id (if any) and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockError {
+    code: i32,
+    id: Option<Cow<'static, str>>,
+    message: Cow<'static, str>,
+}
+
+impl MockError {
+    /// An error from a table entry (no allocation).
+    pub(crate) const fn fixed(code: i32, id: Option<&'static str>, message: &'static str) -> Self {
+        let id = match id {
+            Some(id) => Some(Cow::Borrowed(id)),
+            None => None,
+        };
+        Self {
+            code,
+            id,
+            message: Cow::Borrowed(message),
+        }
+    }
+
+    /// An error with owned parts (scripted faults). An empty id means "no details".
+    pub(crate) fn owned(code: i32, id: impl Into<String>, message: impl Into<String>) -> Self {
+        let id: String = id.into();
+        Self {
+            code,
+            id: (!id.is_empty()).then_some(Cow::Owned(id)),
+            message: Cow::Owned(message.into()),
+        }
+    }
+
+    /// The gRPC status code.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+
+    /// ZITADEL's error id (`AUTH-7fs1e`), if the error carries details.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The untranslated message (`Errors.Token.Invalid`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The message as ZITADEL sends it in `grpc-message` and `Status.message`: `"<message> (<id>)"`.
+    pub fn full_message(&self) -> String {
+        match &self.id {
+            Some(id) => format!("{} ({id})", self.message),
+            None => self.message.to_string(),
+        }
+    }
+
+    /// The `google.rpc.Status` of this error.
+    pub fn rpc_status(&self) -> RpcStatus {
+        let details = match &self.id {
+            Some(id) => vec![prost_types::Any {
+                type_url: ERROR_DETAIL_TYPE_URL.to_owned(),
+                value: ErrorDetail {
+                    id: id.to_string(),
+                    message: self.message.to_string(),
+                }
+                .encode_to_vec(),
+            }],
+            None => Vec::new(),
+        };
+        RpcStatus {
+            code: self.code,
+            message: self.full_message(),
+            details,
+        }
+    }
+
+    /// The error as a tonic status (used for gRPC and, through tonic-web, gRPC-web).
+    pub(crate) fn to_status(&self) -> tonic::Status {
+        let code = tonic::Code::from_i32(self.code);
+        if self.id.is_some() {
+            let details = Bytes::from(self.rpc_status().encode_to_vec());
+            tonic::Status::with_details(code, self.full_message(), details)
+        } else {
+            tonic::Status::new(code, self.full_message())
+        }
+    }
+
+    /// The REST error body: `google.rpc.Status` in JSON (`code`, `message`, `details`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.json_body()).unwrap_or_default()
+    }
+
+    fn json_body(&self) -> JsonStatus<'_> {
+        JsonStatus {
+            code: self.code,
+            message: self.full_message(),
+            details: self
+                .id
+                .as_deref()
+                .map(|id| {
+                    vec![JsonDetail {
+                        type_url: ERROR_DETAIL_TYPE_URL,
+                        id,
+                        message: &self.message,
+                    }]
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The REST error response: mapped HTTP status, JSON body, `WWW-Authenticate` on 401.
+    pub(crate) fn to_rest_response(&self) -> http::Response<axum::body::Body> {
+        self.to_rest_response_with_status(http_status(self.code))
+    }
+
+    /// Like [`Self::to_rest_response`] with an explicit HTTP status (413 for oversized bodies).
+    pub(crate) fn to_rest_response_with_status(
+        &self,
+        status: StatusCode,
+    ) -> http::Response<axum::body::Body> {
+        let body = serde_json::to_vec(&self.json_body()).unwrap_or_default();
+        let mut response = http::Response::new(axum::body::Body::from(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.code == 16 {
+            let value = if self.id.is_some() {
+                "Bearer realm=\"zitadel\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"zitadel\""
+            };
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+/// `google.rpc.Status` in JSON, fields in proto order.
+#[derive(serde::Serialize)]
+struct JsonStatus<'a> {
+    code: i32,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<JsonDetail<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDetail<'a> {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    id: &'a str,
+    message: &'a str,
+}
+
+impl std::fmt::Display for MockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (code {})", self.full_message(), self.code)
+    }
+}
+
+impl std::error::Error for MockError {}
+
+/// The HTTP status the REST gateway maps a gRPC code to (CONTRACT §3).
+pub fn http_status(code: i32) -> StatusCode {
+    match code {
+        0 => StatusCode::OK,
+        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        3 | 9 | 11 => StatusCode::BAD_REQUEST,
+        4 => StatusCode::GATEWAY_TIMEOUT,
+        5 => StatusCode::NOT_FOUND,
+        6 | 10 => StatusCode::CONFLICT,
+        7 => StatusCode::FORBIDDEN,
+        8 => StatusCode::TOO_MANY_REQUESTS,
+        12 => StatusCode::NOT_IMPLEMENTED,
+        14 => StatusCode::SERVICE_UNAVAILABLE,
+        16 => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_mapping_follows_the_contract() {
+        let table = [
+            (0, 200),
+            (1, 499),
+            (2, 500),
+            (3, 400),
+            (4, 504),
+            (5, 404),
+            (6, 409),
+            (7, 403),
+            (8, 429),
+            (9, 400),
+            (10, 409),
+            (11, 400),
+            (12, 501),
+            (13, 500),
+            (14, 503),
+            (15, 500),
+            (16, 401),
+        ];
+        for (code, status) in table {
+            assert_eq!(http_status(code).as_u16(), status, "code {code}");
+        }
+    }
+
+    #[test]
+    fn full_message_and_details() {
+        let error = MockError::fixed(16, Some("AUTH-7fs1e"), "Errors.Token.Invalid");
+        assert_eq!(error.full_message(), "Errors.Token.Invalid (AUTH-7fs1e)");
+        let status = error.rpc_status();
+        assert_eq!(status.details.len(), 1);
+        assert_eq!(status.details[0].type_url, ERROR_DETAIL_TYPE_URL);
+        let detail = ErrorDetail::decode(status.details[0].value.as_slice()).expect("detail");
+        assert_eq!(detail.id, "AUTH-7fs1e");
+        assert_eq!(detail.message, "Errors.Token.Invalid");
+        let json = error.to_json();
+        assert_eq!(
+            json,
+            serde_json::json!({"code":16,"message":"Errors.Token.Invalid (AUTH-7fs1e)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"AUTH-7fs1e","message":"Errors.Token.Invalid"}]})
+        );
+        let bare = MockError::fixed(16, None, "auth header missing");
+        assert!(bare.rpc_status().details.is_empty());
+        assert_eq!(
+            bare.to_json(),
+            serde_json::json!({"code":16,"message":"auth header missing"})
+        );
+    }
+}

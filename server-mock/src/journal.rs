@@ -1,0 +1,96 @@
+//! The journal: one entry per RPC call the mock saw, in the order the answers were produced.
+
+use std::time::SystemTime;
+
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// The wire format a call came in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum Transport {
+    /// `application/grpc*` (HTTP/2).
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// `application/grpc-web*` (HTTP/1.1 or HTTP/2).
+    #[serde(rename = "grpc-web")]
+    GrpcWeb,
+    /// REST/JSON through the gateway routes.
+    #[serde(rename = "json")]
+    Json,
+}
+
+impl Transport {
+    /// `"grpc"`, `"grpc-web"` or `"json"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::GrpcWeb => "grpc-web",
+            Transport::Json => "json",
+        }
+    }
+
+    /// Parses [`Transport::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "grpc" => Some(Transport::Grpc),
+            "grpc-web" => Some(Transport::GrpcWeb),
+            "json" => Some(Transport::Json),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One RPC call as the mock saw it. Never holds the token, only a fingerprint of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct JournalEntry {
+    /// When the answer was produced (the mock's clock, so fixed with `fixed_clock`).
+    #[serde(serialize_with = "serialize_time")]
+    pub time: SystemTime,
+    /// `grpc`, `grpc-web` or `json`.
+    pub transport: Transport,
+    /// `HTTP/1.1` or `HTTP/2`.
+    pub http_version: &'static str,
+    /// The RPC name, e.g. `AddMyPasswordlessLink`.
+    pub method: &'static str,
+    /// The `x-zitadel-orgid` header, if sent.
+    pub org_id: Option<String>,
+    /// The gRPC status code answered (`0` for OK); `None` when no status was sent
+    /// (the connection was dropped or a "proxy" answered).
+    pub code: Option<i32>,
+    /// ZITADEL's error id of the answer, if any.
+    pub error_id: Option<String>,
+    /// The first 16 hex digits of the SHA-256 of the bearer token, if one was sent.
+    pub token_fingerprint: Option<String>,
+    /// The scripted fault applied to this call, if any (`drop_before_handler`, `delay`, ...).
+    pub fault: Option<&'static str>,
+}
+
+/// Serialises a time as canonical RFC 3339 UTC (`...Z`).
+pub(crate) fn serialize_time<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*time))
+}
+
+/// Canonical RFC 3339 in UTC, or an empty string for a time out of range.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    zitadel_passkey::wkt::Timestamp::try_from(time)
+        .and_then(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// A short, stable, one-way fingerprint of a token for logs and the journal.
+pub fn token_fingerprint(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(16);
+    for byte in &digest[..8] {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}

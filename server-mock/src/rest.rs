@@ -1,0 +1,194 @@
+//! The REST/JSON gateway, the login page, the admin API and CORS, as one axum router.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use zitadel_passkey::proto::http_rules::{ALL, HttpRule, auth_service};
+use zitadel_passkey::proto::zitadel::auth::v1::{
+    AddMyPasswordlessLinkRequest, ListMyPasswordlessRequest, RemoveMyPasswordlessRequest,
+    SendMyPasswordlessLinkRequest,
+};
+
+use crate::behaviour::{CallInfo, Caller, Outcome};
+use crate::error::MockError;
+use crate::grpc::MAX_MESSAGE_SIZE;
+use crate::routes::match_template;
+use crate::state::Shared;
+
+/// The CORS policy of CONTRACT §4, for REST and gRPC-web.
+pub(crate) fn cors() -> CorsLayer {
+    const ALLOWED: [&str; 9] = [
+        "authorization",
+        "content-type",
+        "x-grpc-web",
+        "x-user-agent",
+        "x-zitadel-orgid",
+        "accept-language",
+        "grpc-timeout",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+    ];
+    const EXPOSED: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(ALLOWED.map(HeaderName::from_static))
+        .expose_headers(EXPOSED.map(HeaderName::from_static))
+        .max_age(Duration::from_secs(600))
+}
+
+/// The router for everything that is neither gRPC nor gRPC-web.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new();
+    for rule in ALL {
+        let shared = shared.clone();
+        let filter = match rule.verb {
+            "GET" => MethodFilter::GET,
+            "PUT" => MethodFilter::PUT,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            _ => MethodFilter::POST,
+        };
+        router = router.route(
+            rule.path,
+            on(filter, move |request: Request| {
+                rest_call(shared, rule, request)
+            }),
+        );
+    }
+    router
+        .merge(crate::login::router(shared.clone()))
+        .nest("/__mock", crate::admin::router(shared))
+        .method_not_allowed_fallback(|| async {
+            MockError::fixed(12, None, "Method Not Allowed")
+                .to_rest_response_with_status(StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .fallback(|| async { MockError::fixed(5, None, "Not Found").to_rest_response() })
+        .layer(cors())
+}
+
+/// Reads a request body of at most 64 KiB.
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, MockError> {
+    match Limited::new(body, MAX_MESSAGE_SIZE).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(body_too_large()),
+        Err(_) => Err(MockError::fixed(3, None, "failed to read the request body")),
+    }
+}
+
+fn body_too_large() -> MockError {
+    MockError::fixed(8, None, "request body too large (the limit is 65536 bytes)")
+}
+
+/// Decodes the JSON body of a `body: "*"` rule; an empty body is the empty message.
+fn decode<T: DeserializeOwned + Default>(rule: &HttpRule, body: &[u8]) -> Result<T, MockError> {
+    if rule.body.is_none() || body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| MockError::owned(3, "", format!("invalid JSON request body: {e}")))
+}
+
+fn json<T: Serialize>(message: &T) -> Response {
+    match serde_json::to_vec(message) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(_) => MockError::fixed(13, None, "failed to encode the response").to_rest_response(),
+    }
+}
+
+/// One REST call: read and decode the body, run the behaviour, answer JSON.
+async fn rest_call(shared: Arc<Shared>, rule: &'static HttpRule, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let info = parts.extensions.get::<CallInfo>();
+    let caller = Caller {
+        authorization: parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+        org_id: parts
+            .headers
+            .get("x-zitadel-orgid")
+            .map(HeaderValue::as_bytes),
+    };
+    let result = match read_body(body).await {
+        Ok(body) => dispatch(&shared, rule, info, caller, parts.uri.path(), &body),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            if let Some(info) = info {
+                // The behaviour already recorded its own outcome; this covers body errors.
+                let _ = info.outcome.set(Outcome {
+                    code: error.code(),
+                    error_id: error.id().map(str::to_owned),
+                });
+            }
+            if error.code() == 8 {
+                error.to_rest_response_with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                error.to_rest_response()
+            }
+        }
+    }
+}
+
+fn dispatch(
+    shared: &Shared,
+    rule: &'static HttpRule,
+    info: Option<&CallInfo>,
+    caller: Caller<'_>,
+    path: &str,
+    body: &[u8],
+) -> Result<Response, MockError> {
+    if rule.grpc_path == auth_service::ADD_MY_PASSWORDLESS_LINK.grpc_path {
+        decode::<AddMyPasswordlessLinkRequest>(rule, body)?;
+        shared
+            .add_my_passwordless_link(info, caller)
+            .map(|r| json(&r))
+    } else if rule.grpc_path == auth_service::SEND_MY_PASSWORDLESS_LINK.grpc_path {
+        decode::<SendMyPasswordlessLinkRequest>(rule, body)?;
+        shared
+            .send_my_passwordless_link(info, caller)
+            .map(|r| json(&r))
+    } else if rule.grpc_path == auth_service::LIST_MY_PASSWORDLESS.grpc_path {
+        decode::<ListMyPasswordlessRequest>(rule, body)?;
+        shared.list_my_passwordless(info, caller).map(|r| json(&r))
+    } else if rule.grpc_path == auth_service::REMOVE_MY_PASSWORDLESS.grpc_path {
+        let mut request = decode::<RemoveMyPasswordlessRequest>(rule, body)?;
+        if let Some(Some(token_id)) = match_template(rule.path, path) {
+            request.token_id = token_id.into_owned();
+        }
+        shared
+            .remove_my_passwordless(info, caller, &request.token_id)
+            .map(|r| json(&r))
+    } else {
+        Err(MockError::fixed(12, None, "Not Implemented"))
+    }
+}

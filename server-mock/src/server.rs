@@ -1,0 +1,335 @@
+//! The front end: one TCP port, HTTP/1.1 and h2c (or TLS with ALPN), routed by content type;
+//! faults, the journal and graceful shutdown.
+
+use std::convert::Infallible;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tonic_web::GrpcWebLayer;
+use tower::{Layer, ServiceExt};
+
+use crate::behaviour::{CallInfo, Outcome};
+use crate::fault::FaultKind;
+use crate::grpc::{self, GrpcService};
+use crate::journal::{JournalEntry, Transport, token_fingerprint};
+use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
+use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
+use crate::state::Shared;
+
+/// How long shutdown waits for in-flight calls before closing connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type GrpcWeb = tower_http::cors::Cors<tonic_web::GrpcWebService<AuthServiceServer<GrpcService>>>;
+
+/// The three services behind the port, built once.
+pub(crate) struct App {
+    pub shared: Arc<Shared>,
+    grpc: AuthServiceServer<GrpcService>,
+    grpc_web: GrpcWeb,
+    rest: axum::Router,
+    scheme: &'static str,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("scheme", &self.scheme).finish()
+    }
+}
+
+impl App {
+    pub fn new(shared: Arc<Shared>, tls: bool) -> Self {
+        let grpc = grpc::server(shared.clone());
+        let grpc_web = crate::rest::cors().layer(GrpcWebLayer::new().layer(grpc.clone()));
+        Self {
+            rest: crate::rest::router(shared.clone()),
+            grpc,
+            grpc_web,
+            shared,
+            scheme: if tls { "https" } else { "http" },
+        }
+    }
+
+    fn origin(&self, request: &Request<Incoming>) -> Arc<str> {
+        if let Some(origin) = &self.shared.config.public_origin {
+            return Arc::from(origin.as_str());
+        }
+        let host = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| {
+                request
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            })
+            .unwrap_or("localhost");
+        Arc::from(format!("{}://{host}", self.scheme))
+    }
+
+    /// Sends the request to gRPC, gRPC-web or the REST router.
+    async fn route(&self, transport: Transport, request: Request<Incoming>) -> Response<Body> {
+        match transport {
+            Transport::Grpc => match self.grpc.clone().oneshot(request).await {
+                Ok(response) => response.map(Body::new),
+                Err(never) => match never {},
+            },
+            Transport::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
+                Ok(response) => response.map(Body::new),
+                Err(never) => match never {},
+            },
+            Transport::Json => match self.rest.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+        }
+    }
+
+    /// Handles one request: classify, apply faults, route, journal.
+    pub(crate) async fn handle(
+        &self,
+        mut request: Request<Incoming>,
+        kill: &Notify,
+    ) -> Response<Body> {
+        let transport = classify(&request);
+        let method = match transport {
+            Transport::Grpc | Transport::GrpcWeb => rpc_of_grpc_path(request.uri().path()),
+            Transport::Json => rest_rule(request.method(), request.uri().path()).map(rpc_name),
+        };
+        let Some(method) = method else {
+            // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
+            // unknown path, answered by the router or tonic without faults or journal.
+            return self.route(transport, request).await;
+        };
+
+        let fault = self.shared.take_fault(method, transport);
+        let mut entry = JournalEntry {
+            time: self.shared.clock.now(),
+            transport,
+            http_version: version_name(request.version()),
+            method,
+            org_id: request
+                .headers()
+                .get("x-zitadel-orgid")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            code: None,
+            error_id: None,
+            token_fingerprint: request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+                .map(|t| token_fingerprint(&String::from_utf8_lossy(t))),
+            fault: fault.as_ref().map(|f| f.kind().name()),
+        };
+        let mut injected = None;
+        let mut drop_after = false;
+        match fault.map(|f| f.kind) {
+            None => {}
+            Some(FaultKind::Error(error)) => injected = Some(error),
+            Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
+            Some(FaultKind::DropBeforeHandler) => {
+                self.shared.record(entry);
+                kill.notify_one();
+                return std::future::pending().await;
+            }
+            Some(FaultKind::DropAfterHandler) => drop_after = true,
+            Some(FaultKind::ProxyStatus(status)) => {
+                self.shared.record(entry);
+                return proxy_response(status);
+            }
+        }
+
+        let outcome = Arc::new(OnceLock::new());
+        let origin = self.origin(&request);
+        request.extensions_mut().insert(CallInfo {
+            origin,
+            injected,
+            outcome: outcome.clone(),
+        });
+        let response = self.route(transport, request).await;
+        let outcome = outcome.get().cloned().or_else(|| outcome_of(&response));
+        if let Some(outcome) = outcome {
+            entry.code = Some(outcome.code);
+            entry.error_id = outcome.error_id;
+        }
+        entry.time = self.shared.clock.now();
+        self.shared.record(entry);
+        if drop_after {
+            kill.notify_one();
+            return std::future::pending().await;
+        }
+        response
+    }
+}
+
+/// The transport by content type (CONTRACT §4).
+fn classify<B>(request: &Request<B>) -> Transport {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    if content_type.starts_with(b"application/grpc-web") {
+        Transport::GrpcWeb
+    } else if content_type.starts_with(b"application/grpc") {
+        Transport::Grpc
+    } else {
+        Transport::Json
+    }
+}
+
+fn version_name(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_3 => "HTTP/3",
+        Version::HTTP_09 => "HTTP/0.9",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// The outcome of a call the handler never saw (tonic rejected it): from `grpc-status` of a
+/// trailers-only answer.
+fn outcome_of(response: &Response<Body>) -> Option<Outcome> {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())?;
+    Some(Outcome {
+        code,
+        error_id: None,
+    })
+}
+
+fn proxy_response(status: u16) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let body = format!(
+        "<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>\n"
+    );
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+/// The hyper connection builder with our limits.
+fn connection_builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .max_buf_size(256 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256)
+        // Reset-flood protection ("rapid reset", CVE-2023-44487, and its local-error variant).
+        .max_pending_accept_reset_streams(50)
+        .max_local_error_reset_streams(1024)
+        .max_header_list_size(64 * 1024)
+        .max_send_buf_size(1024 * 1024);
+    builder
+}
+
+/// Serves `listener` until `shutdown` flips, then lets in-flight calls finish.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: Arc<App>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let builder = Arc::new(connection_builder());
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        // Out of file descriptors and the like: back off a little.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let tls = tls.clone();
+                connections.spawn(async move {
+                    match tls {
+                        None => serve_connection(stream, app, &builder, watcher).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => serve_connection(stream, app, &builder, watcher).await,
+                                Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        }
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    tracing::debug!("shutting down: waiting for in-flight calls");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight calls did not finish in time; closing connections");
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection<I>(
+    io: I,
+    app: Arc<App>,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Set by a drop fault: the connection is dropped without an answer.
+    let kill = Arc::new(Notify::new());
+    let service = {
+        let kill = kill.clone();
+        hyper::service::service_fn(move |request: Request<Incoming>| {
+            let app = app.clone();
+            let kill = kill.clone();
+            async move { Ok::<_, Infallible>(app.handle(request, &kill).await) }
+        })
+    };
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    tokio::select! {
+        result = watcher.watch(connection) => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        }
+        () = kill.notified() => tracing::debug!("connection dropped by a fault"),
+    }
+}
