@@ -1,4 +1,56 @@
-//! A client for ZITADEL's "Add passkey link" API.
+//! A client for ZITADEL's "Add passkey link" API: get a one-time passkey registration link for
+//! the signed-in user over gRPC, gRPC-web or REST/JSON, with the same results and errors.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zitadel_passkey::{Client, Transport};
+//!
+//! # async fn run() -> Result<(), zitadel_passkey::Error> {
+//! let client = Client::builder("https://my-instance.zitadel.cloud")
+//!     .transport(Transport::GrpcWeb)
+//!     .token("the user's access token")
+//!     .timeout(Duration::from_secs(10))
+//!     .build()?;
+//! match client.add_passkey_link().await {
+//!     Ok(link) => println!("open {} within {:?}", link.url(), link.expires_in()),
+//!     Err(e) if e.is_outcome_unknown() => eprintln!("maybe created, check before retrying: {e}"),
+//!     Err(e) => eprintln!("failed: {e}"), // e.g. "UNAUTHENTICATED (AUTH-7fs1e): Errors.Token.Invalid"
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Transports and Cargo features
+//!
+//! | [`Transport`] | wire | feature |
+//! |---|---|---|
+//! | [`Transport::Grpc`] | `application/grpc`, HTTP/2 (h2c for `http://`) | `grpc` |
+//! | [`Transport::GrpcWeb`] | `application/grpc-web+proto`, HTTP/1.1 | `grpc-web` |
+//! | [`Transport::Json`] | `application/json`, HTTP/1.1 | `json` |
+//!
+//! All three are on by default, with TLS by rustls (ring) trusting the bundled Mozilla roots
+//! (`webpki-roots`); `native-roots` trusts the platform's roots instead or as well.
+//!
+//! # Retries
+//!
+//! Adding a link is not idempotent, so a call is retried only when its request provably never
+//! reached the server (connection refused, DNS failure, HTTP/2 stream refused or not covered by
+//! a GOAWAY), per [`RetryPolicy`]; and once after `UNAUTHENTICATED` when a [`TokenProvider`]
+//! can refresh the token. Everything else is returned, with [`Error::is_outcome_unknown`]
+//! telling whether the server may have acted.
+//!
+//! # Testing an app
+//!
+//! Put a fake [`Stub`] behind the client with [`Client::from_stub`].
+
+#![warn(missing_docs)]
+
+mod client;
+mod credentials;
+mod error;
+mod link;
+mod retry;
+mod stub;
+mod transport;
 
 /// The generated protobuf messages (prost), their canonical proto3 JSON (pbjson), the tonic
 /// client and the HTTP rule table, one module per proto package. Regenerate with
@@ -6,3 +58,12 @@
 #[path = "generated/mod.rs"]
 pub mod proto;
 pub mod wkt;
+
+pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use credentials::{Secret, TokenProvider};
+pub use error::{Code, Error};
+pub use link::{Passkey, PasskeyLink};
+pub use proto::zitadel::v1::ObjectDetails;
+pub use retry::{RetryPolicy, Sleep, TokioSleep};
+pub use stub::{BoxFuture, CallMetadata, Stub};
+pub use transport::{MAX_RESPONSE_BYTES, Transport};

@@ -1,6 +1,8 @@
 //! Golden tests for the canonical proto3 JSON of every message (CONTRACT §1): what a real ZITADEL
 //! sends must parse, and what we write must be canonical.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{Value, json};
 use zitadel_passkey::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessResponse,
@@ -35,10 +37,19 @@ fn the_api_page_example_parses() {
     let details = response.details.as_ref().unwrap();
     assert_eq!(details.sequence, 2);
     assert_eq!(details.resource_owner, "69629023906488334");
-    assert_eq!(details.creation_date.unwrap().to_string(), "2023-05-12T00:00:00Z");
-    assert_eq!(details.change_date.unwrap().to_string(), "2023-05-12T00:00:00Z");
+    assert_eq!(
+        details.creation_date.unwrap().to_string(),
+        "2023-05-12T00:00:00Z"
+    );
+    assert_eq!(
+        details.change_date.unwrap().to_string(),
+        "2023-05-12T00:00:00Z"
+    );
     assert_eq!(response.link, LINK);
-    assert_eq!(response.expiration, Some(Duration::from_secs(3600).unwrap()));
+    assert_eq!(
+        response.expiration,
+        Some(Duration::from_secs(3600).unwrap())
+    );
 }
 
 #[test]
@@ -90,12 +101,19 @@ fn unknown_fields_are_ignored_at_every_level() {
 
 #[test]
 fn empty_fields_are_left_out() {
-    assert_eq!(serde_json::to_string(&AddMyPasswordlessLinkRequest {}).unwrap(), "{}");
+    assert_eq!(
+        serde_json::to_string(&AddMyPasswordlessLinkRequest {}).unwrap(),
+        "{}"
+    );
     assert_eq!(
         serde_json::to_string(&AddMyPasswordlessLinkResponse::default()).unwrap(),
         "{}"
     );
-    let details = ObjectDetails { sequence: 0, resource_owner: String::new(), ..Default::default() };
+    let details = ObjectDetails {
+        sequence: 0,
+        resource_owner: String::new(),
+        ..Default::default()
+    };
     assert_eq!(serde_json::to_string(&details).unwrap(), "{}");
     // An empty request body and `{}` are both valid requests.
     let _: AddMyPasswordlessLinkRequest = serde_json::from_str("{}").unwrap();
@@ -123,7 +141,10 @@ fn send_and_remove_requests() {
     let request: RemoveMyPasswordlessRequest =
         serde_json::from_value(json!({"token_id": "123"})).unwrap();
     assert_eq!(request.token_id, "123");
-    assert_eq!(serde_json::to_value(&request).unwrap(), json!({"tokenId": "123"}));
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        json!({"tokenId": "123"})
+    );
     let sent: SendMyPasswordlessLinkResponse =
         serde_json::from_value(json!({"details": {"sequence": "3"}})).unwrap();
     assert_eq!(sent.details.unwrap().sequence, 3);
@@ -143,16 +164,18 @@ fn passkey_list_uses_enum_names_and_accepts_numbers() {
         value,
         json!({"result": [{"id": "2", "state": "AUTH_FACTOR_STATE_READY", "name": "Windows Hello"}]})
     );
-    let numeric: ListMyPasswordlessResponse =
-        serde_json::from_value(json!({"result": [{"id": "2", "state": 2, "name": "Windows Hello"}]}))
-            .unwrap();
+    let numeric: ListMyPasswordlessResponse = serde_json::from_value(
+        json!({"result": [{"id": "2", "state": 2, "name": "Windows Hello"}]}),
+    )
+    .unwrap();
     assert_eq!(numeric, list);
 }
 
 #[test]
 fn error_detail_parses_and_writes() {
     let detail: ErrorDetail =
-        serde_json::from_value(json!({"id": "AUTH-7fs1e", "message": "Errors.Token.Invalid"})).unwrap();
+        serde_json::from_value(json!({"id": "AUTH-7fs1e", "message": "Errors.Token.Invalid"}))
+            .unwrap();
     assert_eq!(detail.id, "AUTH-7fs1e");
     assert_eq!(detail.message, "Errors.Token.Invalid");
     assert_eq!(
@@ -174,11 +197,23 @@ fn out_of_range_values_are_errors_not_panics() {
     let cases = [
         (json!({"expiration": "315576000001s"}), "out of range"),
         (json!({"expiration": "-315576000001s"}), "out of range"),
-        (json!({"expiration": "99999999999999999999999s"}), "out of range"),
+        (
+            json!({"expiration": "99999999999999999999999s"}),
+            "out of range",
+        ),
         (json!({"expiration": 3600}), "duration"),
-        (json!({"details": {"creationDate": "10000-01-01T00:00:00Z"}}), "timestamp"),
-        (json!({"details": {"creationDate": "0000-12-31T23:59:59Z"}}), "timestamp"),
-        (json!({"details": {"creationDate": "2023-02-30T00:00:00Z"}}), "timestamp"),
+        (
+            json!({"details": {"creationDate": "10000-01-01T00:00:00Z"}}),
+            "timestamp",
+        ),
+        (
+            json!({"details": {"creationDate": "0000-12-31T23:59:59Z"}}),
+            "timestamp",
+        ),
+        (
+            json!({"details": {"creationDate": "2023-02-30T00:00:00Z"}}),
+            "timestamp",
+        ),
         (json!({"details": {"sequence": "18446744073709551616"}}), ""),
         (json!({"details": {"sequence": "-1"}}), ""),
         (json!({"details": {"sequence": 1.5}}), ""),
@@ -189,7 +224,10 @@ fn out_of_range_values_are_errors_not_panics() {
         assert!(error.contains(expected), "{value}: {error}");
     }
     // The largest uint64 is fine, as a string or a number.
-    for sequence in [json!("18446744073709551615"), json!(18_446_744_073_709_551_615_u64)] {
+    for sequence in [
+        json!("18446744073709551615"),
+        json!(18_446_744_073_709_551_615_u64),
+    ] {
         let parsed: ObjectDetails = serde_json::from_value(json!({"sequence": sequence})).unwrap();
         assert_eq!(parsed.sequence, u64::MAX);
     }
@@ -198,12 +236,18 @@ fn out_of_range_values_are_errors_not_panics() {
 #[test]
 fn out_of_range_values_cannot_be_written() {
     let response = AddMyPasswordlessLinkResponse {
-        expiration: Some(Duration { seconds: i64::MAX, nanos: 0 }),
+        expiration: Some(Duration {
+            seconds: i64::MAX,
+            nanos: 0,
+        }),
         ..Default::default()
     };
     assert!(serde_json::to_string(&response).is_err());
     let details = ObjectDetails {
-        creation_date: Some(Timestamp { seconds: 0, nanos: -5 }),
+        creation_date: Some(Timestamp {
+            seconds: 0,
+            nanos: -5,
+        }),
         ..Default::default()
     };
     assert!(serde_json::to_string(&details).is_err());

@@ -1,0 +1,265 @@
+//! Friendly views of the responses: [`PasskeyLink`] and [`Passkey`].
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::Error;
+use crate::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
+use crate::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
+use crate::proto::zitadel::v1::ObjectDetails;
+
+/// A one-time passkey registration link, as `add_passkey_link` returns it.
+///
+/// The link holds a one-time code: `Debug` and `Display` show it as `code=***`; only
+/// [`url`](PasskeyLink::url) (and the raw response) give it out.
+///
+/// ```
+/// use zitadel_passkey::PasskeyLink;
+/// use zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
+///
+/// let raw = AddMyPasswordlessLinkResponse {
+///     link: "https://acme.com/ui/login/login/passwordless/init?userID=1&orgID=2&codeID=3&code=kFfsO8OizZPS".into(),
+///     expiration: Some(zitadel_passkey::wkt::Duration::from_secs(3600).unwrap()),
+///     details: None,
+/// };
+/// let link = PasskeyLink::try_from(raw).unwrap();
+/// assert_eq!((link.user_id(), link.org_id(), link.code_id()), ("1", "2", "3"));
+/// assert_eq!(link.expires_in().as_secs(), 3600);
+/// assert!(!format!("{link} {link:?}").contains("kFfsO8OizZPS"));
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct PasskeyLink {
+    raw: AddMyPasswordlessLinkResponse,
+    details: ObjectDetails,
+    user_id: String,
+    org_id: String,
+    code_id: String,
+    expires_in: Duration,
+    expires_at: Option<SystemTime>,
+}
+
+impl PasskeyLink {
+    /// The full link, one-time code included: give it only to the user it is for.
+    pub fn url(&self) -> &str {
+        &self.raw.link
+    }
+
+    /// The link with the one-time code replaced by `***`, safe to log.
+    pub fn redacted_url(&self) -> String {
+        redact_code(&self.raw.link)
+    }
+
+    /// The user the link registers a passkey for (`userID`).
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The user's organisation (`orgID`).
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    /// The ID of the one-time code (`codeID`).
+    pub fn code_id(&self) -> &str {
+        &self.code_id
+    }
+
+    /// How long the code lives, from when the server created it (zero if the server sent none).
+    pub fn expires_in(&self) -> Duration {
+        self.expires_in
+    }
+
+    /// When the code expires by this machine's clock: the time the response arrived plus
+    /// [`expires_in`](Self::expires_in); `None` if the server sent no expiration.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+
+    /// The details of the event that created the code.
+    pub fn details(&self) -> &ObjectDetails {
+        &self.details
+    }
+
+    /// The response as received.
+    pub fn raw(&self) -> &AddMyPasswordlessLinkResponse {
+        &self.raw
+    }
+
+    /// The response as received.
+    pub fn into_raw(self) -> AddMyPasswordlessLinkResponse {
+        self.raw
+    }
+}
+
+impl TryFrom<AddMyPasswordlessLinkResponse> for PasskeyLink {
+    type Error = Error;
+
+    /// Checks the response: the link must be an absolute URL with a `code`, and the
+    /// timestamps and duration in range.
+    fn try_from(raw: AddMyPasswordlessLinkResponse) -> Result<PasskeyLink, Error> {
+        let details = raw.details.clone().unwrap_or_default();
+        check_details(&details)?;
+        let url = url::Url::parse(&raw.link)
+            .map_err(|e| Error::malformed(format!("the response's link is not a URL: {e}")))?;
+        let query = |name: &str| {
+            url.query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        if query("code").is_none_or(|code| code.is_empty()) {
+            return Err(Error::malformed("the response's link has no code"));
+        }
+        let (expires_in, expires_at) = match raw.expiration {
+            Some(expiration) => {
+                let expires_in = Duration::try_from(expiration).map_err(|e| {
+                    Error::malformed(format!("the response's expiration is invalid: {e}"))
+                })?;
+                (expires_in, SystemTime::now().checked_add(expires_in))
+            }
+            None => (Duration::ZERO, None),
+        };
+        Ok(PasskeyLink {
+            user_id: query("userID").unwrap_or_default(),
+            org_id: query("orgID").unwrap_or_default(),
+            code_id: query("codeID").unwrap_or_default(),
+            details,
+            expires_in,
+            expires_at,
+            raw,
+        })
+    }
+}
+
+/// Checks the ranges of the timestamps in `ObjectDetails` (a binary decode does not).
+pub(crate) fn check_details(details: &ObjectDetails) -> Result<(), Error> {
+    for timestamp in [&details.creation_date, &details.change_date]
+        .into_iter()
+        .flatten()
+    {
+        timestamp
+            .check()
+            .map_err(|e| Error::malformed(format!("the response's details are invalid: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Replaces the value of the `code` query parameter with `***`.
+fn redact_code(link: &str) -> String {
+    let Some((base, query)) = link.split_once('?') else {
+        return link.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("code") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", query.join("&"));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+impl fmt::Display for PasskeyLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted_url())
+    }
+}
+
+impl fmt::Debug for PasskeyLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyLink")
+            .field("url", &self.redacted_url())
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .field("code_id", &self.code_id)
+            .field("expires_in", &self.expires_in)
+            .field("details", &self.details)
+            .finish()
+    }
+}
+
+/// A registered passkey (a `zitadel.user.v1.WebAuthNToken`), as `list_passkeys` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Passkey {
+    raw: WebAuthNToken,
+}
+
+impl Passkey {
+    /// The passkey's ID, for [`Client::remove_passkey`](crate::Client::remove_passkey).
+    pub fn id(&self) -> &str {
+        &self.raw.id
+    }
+
+    /// The name the user gave it.
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+
+    /// Its state (ZITADEL lists only `Ready` ones); an unknown number reads as `Unspecified`.
+    pub fn state(&self) -> AuthFactorState {
+        AuthFactorState::try_from(self.raw.state).unwrap_or(AuthFactorState::Unspecified)
+    }
+
+    /// The token as received.
+    pub fn raw(&self) -> &WebAuthNToken {
+        &self.raw
+    }
+}
+
+impl From<WebAuthNToken> for Passkey {
+    fn from(raw: WebAuthNToken) -> Passkey {
+        Passkey { raw }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_everything_but_the_code() {
+        assert_eq!(
+            redact_code("https://a/x?userID=1&code=abc&codeID=3#f"),
+            "https://a/x?userID=1&code=***&codeID=3#f"
+        );
+        assert_eq!(redact_code("https://a/x"), "https://a/x");
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        let mut raw = AddMyPasswordlessLinkResponse {
+            link: "https://a/x?code=abc".into(),
+            expiration: Some(crate::wkt::Duration {
+                seconds: i64::MAX,
+                nanos: 0,
+            }),
+            details: None,
+        };
+        assert!(PasskeyLink::try_from(raw.clone()).is_err());
+        raw.expiration = Some(crate::wkt::Duration {
+            seconds: -5,
+            nanos: 0,
+        });
+        assert!(PasskeyLink::try_from(raw.clone()).is_err());
+        raw.expiration = None;
+        raw.details = Some(ObjectDetails {
+            creation_date: Some(crate::wkt::Timestamp {
+                seconds: i64::MIN,
+                nanos: 0,
+            }),
+            ..ObjectDetails::default()
+        });
+        assert!(PasskeyLink::try_from(raw.clone()).is_err());
+        raw.details = None;
+        raw.link = "not a url".into();
+        assert!(PasskeyLink::try_from(raw).is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! The wire formats, one module each, all behind [`Stub`](crate::Stub).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+
+#[cfg(any(feature = "grpc", feature = "grpc-web"))]
+pub(crate) mod grpc;
+#[cfg(any(feature = "grpc", feature = "grpc-web"))]
+pub(crate) mod guard;
+#[cfg(feature = "json")]
+pub(crate) mod json;
+
+/// The largest response body any transport buffers (4 MiB).
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The `user-agent` the client sends.
+pub(crate) const USER_AGENT: &str = concat!("zitadel-passkey-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Which wire format a [`Client`](crate::Client) speaks.
+///
+/// ```
+/// use zitadel_passkey::Transport;
+/// let t: Transport = "grpc-web".parse().unwrap();
+/// assert_eq!(t, Transport::GrpcWeb);
+/// assert_eq!(t.to_string(), "grpc-web");
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// gRPC (`application/grpc`) over HTTP/2; h2c with prior knowledge for `http://`.
+    Grpc,
+    /// gRPC-web (`application/grpc-web+proto`) over HTTP/1.1, for proxies without HTTP/2.
+    GrpcWeb,
+    /// REST/JSON (`application/json`) over HTTP/1.1, through ZITADEL's gateway.
+    Json,
+}
+
+impl Transport {
+    /// The name: `"grpc"`, `"grpc-web"` or `"json"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::GrpcWeb => "grpc-web",
+            Transport::Json => "json",
+        }
+    }
+
+    /// Whether this build includes the transport (see the Cargo features).
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Transport::Grpc => cfg!(feature = "grpc"),
+            Transport::GrpcWeb => cfg!(feature = "grpc-web"),
+            Transport::Json => cfg!(feature = "json"),
+        }
+    }
+
+    /// Every transport, enabled or not.
+    pub const ALL: [Transport; 3] = [Transport::Grpc, Transport::GrpcWeb, Transport::Json];
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Transport {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Transport, Error> {
+        match s {
+            "grpc" => Ok(Transport::Grpc),
+            "grpc-web" => Ok(Transport::GrpcWeb),
+            "json" => Ok(Transport::Json),
+            other => Err(Error::config(format!(
+                "unknown transport {other:?}: expected grpc, grpc-web or json"
+            ))),
+        }
+    }
+}
+
+/// What a transport is built from.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) endpoint: url::Url,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+}
+
+/// Checks an endpoint URL: `https://`, or `http://` to a loopback host unless allowed.
+pub(crate) fn parse_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
+    let url = url::Url::parse(endpoint)
+        .map_err(|e| Error::config(format!("invalid endpoint {endpoint:?}: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config("the endpoint must not hold credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(
+            "the endpoint must not have a query or fragment",
+        ));
+    }
+    let host = url
+        .host()
+        .ok_or_else(|| Error::config(format!("the endpoint {endpoint:?} has no host")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_insecure_http || is_loopback(&host) => Ok(url),
+        "http" => Err(Error::config(format!(
+            "refusing plain http:// to the non-loopback host {host}: use https:// or allow_insecure_http(true)"
+        ))),
+        other => Err(Error::config(format!(
+            "unsupported scheme {other:?}: use https:// (or http:// to a loopback host)"
+        ))),
+    }
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Which roots TLS trusts.
+pub(crate) fn root_store() -> Result<rustls::RootCertStore, Error> {
+    #[allow(unused_mut)]
+    let mut roots = rustls::RootCertStore::empty();
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(feature = "native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            // A platform certificate rustls cannot parse is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
+    }
+    Ok(roots)
+}
+
+/// rustls with ring and the configured roots; ALPN is set per transport.
+pub(crate) fn tls_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in [
+            "https://example.com",
+            "http://localhost:8080",
+            "http://127.0.0.1:1",
+            "http://[::1]:1",
+            "http://a.localhost",
+        ] {
+            assert!(parse_endpoint(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "ftp://localhost",
+            "not a url",
+            "https://u:p@example.com",
+        ] {
+            assert!(parse_endpoint(bad, false).is_err(), "{bad}");
+        }
+        assert!(parse_endpoint("http://example.com", true).is_ok());
+    }
+
+    #[test]
+    fn transport_names_round_trip() {
+        for t in Transport::ALL {
+            assert_eq!(t.to_string().parse::<Transport>().ok(), Some(t));
+        }
+        assert!("GRPC".parse::<Transport>().is_err());
+    }
+}
