@@ -136,26 +136,36 @@ async fn rest_call(shared: Arc<Shared>, rule: &'static HttpRule, request: Reques
             .get("x-zitadel-orgid")
             .map(HeaderValue::as_bytes),
     };
-    let result = match read_body(body).await {
-        Ok(body) => dispatch(&shared, rule, info, caller, parts.uri.path(), &body),
-        Err(error) => Err(error),
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(error) => {
+            record(info, &error);
+            // An oversized body is 413 (not the 429 that code 8 maps to): it is the gateway's
+            // answer, the call never reaches the RPC.
+            let status = if error.code() == 8 {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                crate::error::http_status(error.code())
+            };
+            return error.to_rest_response_with_status(status);
+        }
     };
-    match result {
+    match dispatch(&shared, rule, info, caller, parts.uri.path(), &body) {
         Ok(response) => response,
         Err(error) => {
-            if let Some(info) = info {
-                // The behaviour already recorded its own outcome; this covers body errors.
-                let _ = info.outcome.set(Outcome {
-                    code: error.code(),
-                    error_id: error.id().map(str::to_owned),
-                });
-            }
-            if error.code() == 8 {
-                error.to_rest_response_with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                error.to_rest_response()
-            }
+            // The behaviour records its own outcome; this covers JSON decoding errors.
+            record(info, &error);
+            error.to_rest_response()
         }
+    }
+}
+
+fn record(info: Option<&CallInfo>, error: &MockError) {
+    if let Some(info) = info {
+        let _ = info.outcome.set(Outcome {
+            code: error.code(),
+            error_id: error.id().map(str::to_owned),
+        });
     }
 }
 
