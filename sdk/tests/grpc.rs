@@ -35,16 +35,33 @@ async fn add_link_over_h2c_sends_the_contract_headers() {
     assert_eq!(link.details().sequence, 2);
     let seen = &fake.requests()[0];
     assert_eq!(seen.method, "POST");
-    assert_eq!(seen.path, "/zitadel.auth.v1.AuthService/AddMyPasswordlessLink");
-    let header = |name: &str| seen.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        seen.path,
+        "/zitadel.auth.v1.AuthService/AddMyPasswordlessLink"
+    );
+    let header = |name: &str| {
+        seen.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
     assert_eq!(header("content-type").as_deref(), Some("application/grpc"));
     assert_eq!(header("te").as_deref(), Some("trailers"));
     assert_eq!(header("authorization"), Some(format!("Bearer {TOKEN}")));
-    assert_eq!(header("x-zitadel-orgid").as_deref(), Some("165947650742997249"));
+    assert_eq!(
+        header("x-zitadel-orgid").as_deref(),
+        Some("165947650742997249")
+    );
     assert_eq!(header("accept-language").as_deref(), Some("de"));
-    assert!(header("user-agent").unwrap().starts_with("zitadel-passkey-rust/"));
+    assert!(
+        header("user-agent")
+            .unwrap()
+            .starts_with("zitadel-passkey-rust/")
+    );
     let timeout = header("grpc-timeout").unwrap();
-    assert!(timeout.ends_with('m') || timeout.ends_with('u'), "{timeout}");
+    assert!(
+        timeout.ends_with('m') || timeout.ends_with('u'),
+        "{timeout}"
+    );
     // An empty request message: a 5-byte frame of length 0.
     assert_eq!(&seen.body[..], &[0, 0, 0, 0, 0]);
 }
@@ -64,4 +81,404 @@ async fn one_connection_is_shared_by_calls_and_clones() {
     client.add_passkey_link().await.unwrap();
     assert_eq!(fake.requests().len(), 5);
     assert_eq!(fake.connections.load(Ordering::SeqCst), 1);
+}
+
+fn with_retries(url: &str, sleep: RecordingSleep) -> Client {
+    Client::builder(url)
+        .transport(Transport::Grpc)
+        .token(TOKEN)
+        .timeout(Duration::from_secs(5))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_sleep(sleep),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn add_error(steps: Vec<Step>) -> zitadel_passkey::Error {
+    let fake = H2Fake::always(steps).await;
+    client(&fake.url()).add_passkey_link().await.unwrap_err()
+}
+
+#[tokio::test]
+async fn zitadel_errors_carry_code_message_and_error_id_padded_or_not() {
+    let bytes = status_bytes(
+        16,
+        "Errors.Token.Invalid (AUTH-7fs1e)",
+        "AUTH-7fs1e",
+        "Errors.Token.Invalid",
+    );
+    for details in [b64(&bytes), b64_unpadded(&bytes)] {
+        let error = add_error(error_steps(vec![
+            ("grpc-status", "16".into()),
+            ("grpc-message", "Errors.Token.Invalid%20(AUTH-7fs1e)".into()),
+            ("grpc-status-details-bin", details),
+        ]))
+        .await;
+        assert_eq!(error.code(), Code::Unauthenticated);
+        assert_eq!(error.error_id(), Some("AUTH-7fs1e"));
+        assert_eq!(error.message(), "Errors.Token.Invalid");
+        assert_eq!(
+            error.to_string(),
+            "UNAUTHENTICATED (AUTH-7fs1e): Errors.Token.Invalid"
+        );
+        assert_eq!(error.transport(), Some(Transport::Grpc));
+        assert!(!error.is_outcome_unknown());
+        assert!(!error.is_timeout());
+    }
+}
+
+#[tokio::test]
+async fn an_error_in_the_trailers_after_headers_is_read_too() {
+    let mut trailers = error_headers(
+        7,
+        Some(("AUTH-Bs7Ds", "Organisation doesn't exist")),
+        "Organisation doesn't exist (AUTH-Bs7Ds)",
+    );
+    trailers.retain(|(k, _)| *k != "content-type");
+    let error = add_error(vec![
+        Step::Headers(
+            200,
+            vec![("content-type", "application/grpc".into())],
+            false,
+        ),
+        Step::Trailers(trailers),
+    ])
+    .await;
+    assert_eq!(error.code(), Code::PermissionDenied);
+    assert_eq!(error.error_id(), Some("AUTH-Bs7Ds"));
+    assert_eq!(error.message(), "Organisation doesn't exist");
+}
+
+#[tokio::test]
+async fn invalid_base64_details_do_not_panic_and_keep_the_status() {
+    for bad in ["!!!not base64!!!", "YWJj=", "====", "YQ=\"x"] {
+        let error = add_error(error_steps(vec![
+            ("grpc-status", "16".into()),
+            ("grpc-message", "invalid%20auth%20header".into()),
+            ("grpc-status-details-bin", bad.into()),
+        ]))
+        .await;
+        assert_eq!(error.code(), Code::Unauthenticated, "{bad}");
+        assert_eq!(error.message(), "invalid auth header");
+        assert_eq!(error.error_id(), None);
+    }
+    // In trailers as well.
+    let error = add_error(vec![
+        Step::Headers(
+            200,
+            vec![("content-type", "application/grpc".into())],
+            false,
+        ),
+        Step::Trailers(vec![
+            ("grpc-status", "5".into()),
+            ("grpc-status-details-bin", "%%%".into()),
+        ]),
+    ])
+    .await;
+    assert_eq!(error.code(), Code::NotFound);
+}
+
+fn ok_head() -> Step {
+    Step::Headers(
+        200,
+        vec![("content-type", "application/grpc".into())],
+        false,
+    )
+}
+
+fn status_ok() -> Step {
+    Step::Trailers(vec![("grpc-status", "0".into())])
+}
+
+fn assert_malformed(error: &zitadel_passkey::Error, what: &str) {
+    assert!(error.is_outcome_unknown(), "{what}: {error:?}");
+    assert!(!error.is_not_sent(), "{what}");
+    assert!(!error.is_timeout(), "{what}: {error:?}");
+    assert_eq!(error.transport(), Some(Transport::Grpc), "{what}");
+}
+
+#[tokio::test]
+async fn hostile_framing_becomes_a_typed_error() {
+    let message = message_frame(&link_response());
+    let mut two = message.clone();
+    two.extend(message.clone());
+    let cases: Vec<(&str, Vec<Step>)> = vec![
+        (
+            "truncated then status",
+            vec![
+                ok_head(),
+                Step::Data(message[..10].to_vec(), false),
+                status_ok(),
+            ],
+        ),
+        (
+            "truncated then end",
+            vec![ok_head(), Step::Data(message[..10].to_vec(), true)],
+        ),
+        (
+            "truncated header",
+            vec![ok_head(), Step::Data(vec![0, 0], false), status_ok()],
+        ),
+        (
+            "two messages",
+            vec![ok_head(), Step::Data(two, false), status_ok()],
+        ),
+        (
+            "no status at all",
+            vec![ok_head(), Step::Data(message.clone(), true)],
+        ),
+        (
+            "non-numeric status",
+            vec![
+                ok_head(),
+                Step::Data(message.clone(), false),
+                Step::Trailers(vec![("grpc-status", "zero".into())]),
+            ],
+        ),
+        (
+            "empty status",
+            vec![
+                ok_head(),
+                Step::Data(message.clone(), false),
+                Step::Trailers(vec![("grpc-status", "".into())]),
+            ],
+        ),
+        (
+            "non-numeric trailers-only status",
+            error_steps(vec![("grpc-status", "sixteen".into())]),
+        ),
+        ("no message", vec![ok_head(), status_ok()]),
+        (
+            "not protobuf",
+            vec![
+                ok_head(),
+                Step::Data(frame(0, &[0xff, 0xff, 0xff]), false),
+                status_ok(),
+            ],
+        ),
+        (
+            "compressed without negotiation",
+            vec![
+                ok_head(),
+                Step::Data(frame(1, &[1, 2, 3]), false),
+                status_ok(),
+            ],
+        ),
+        (
+            "web trailer frame in gRPC",
+            vec![
+                ok_head(),
+                Step::Data(message.clone(), false),
+                Step::Data(frame(0x80, b"grpc-status: 0\r\n"), false),
+                status_ok(),
+            ],
+        ),
+        (
+            "html from a proxy",
+            vec![
+                Step::Headers(200, vec![("content-type", "text/html".into())], false),
+                Step::Data(b"<html>".to_vec(), true),
+            ],
+        ),
+    ];
+    for (what, steps) in cases {
+        let error = add_error(steps).await;
+        assert_malformed(&error, what);
+    }
+}
+
+#[tokio::test]
+async fn a_4_gib_length_prefix_fails_at_once() {
+    let started = Instant::now();
+    let error = add_error(vec![
+        ok_head(),
+        Step::Data(vec![0, 0xff, 0xff, 0xff, 0xff], false),
+        Step::Hang,
+    ])
+    .await;
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    assert!(error.is_outcome_unknown());
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn out_of_range_duration_or_timestamp_is_an_error() {
+    let mut response = link_response();
+    response.expiration = Some(zitadel_passkey::wkt::Duration {
+        seconds: i64::MAX,
+        nanos: 0,
+    });
+    let error = add_error(ok_steps(&response)).await;
+    assert_malformed(&error, "duration");
+    let mut response = link_response();
+    response.details.as_mut().unwrap().creation_date = Some(zitadel_passkey::wkt::Timestamp {
+        seconds: 0,
+        nanos: -5,
+    });
+    let error = add_error(ok_steps(&response)).await;
+    assert_malformed(&error, "timestamp");
+}
+
+#[tokio::test]
+async fn a_proxy_error_without_grpc_status_is_outcome_unknown() {
+    for status in [502u16, 503, 504] {
+        let error = add_error(vec![Step::Headers(
+            status,
+            vec![("content-type", "text/plain".into())],
+            true,
+        )])
+        .await;
+        assert!(error.is_outcome_unknown(), "{status}");
+        assert_eq!(error.http_status(), Some(status));
+    }
+}
+
+#[tokio::test]
+async fn deadline_is_honoured_within_100ms_when_the_server_hangs_or_drips() {
+    for steps in [
+        vec![Step::Hang],
+        vec![ok_head(), Step::Drip(Duration::from_millis(20))],
+    ] {
+        let fake = H2Fake::always(steps).await;
+        let client = client(&fake.url());
+        let started = Instant::now();
+        let error = client
+            .add_passkey_link_with(
+                zitadel_passkey::CallOptions::new().timeout(Duration::from_millis(300)),
+            )
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(error.is_timeout(), "{error:?}");
+        assert!(error.is_outcome_unknown());
+        assert_eq!(error.code(), Code::DeadlineExceeded);
+        assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+        let sent = fake.requests()[0]
+            .headers
+            .get("grpc-timeout")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(grpc_timeout(&sent) <= Duration::from_millis(300), "{sent}");
+        assert!(grpc_timeout(&sent) > Duration::from_millis(200), "{sent}");
+    }
+}
+
+#[tokio::test]
+async fn a_reset_after_sending_is_never_retried() {
+    let sleep = RecordingSleep::default();
+    let fake = H2Fake::always(vec![ok_head(), Step::Reset(h2::Reason::INTERNAL_ERROR)]).await;
+    let error = with_retries(&fake.url(), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(fake.requests().len(), 1);
+    assert!(sleep.waits.lock().unwrap().is_empty());
+    // Reset before the response head: the same.
+    let fake = H2Fake::always(vec![Step::Reset(h2::Reason::CANCEL)]).await;
+    let error = with_retries(&fake.url(), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_stream_is_retried_then_succeeds() {
+    let sleep = RecordingSleep::default();
+    let fake = H2Fake::start(|index, _| {
+        if index == 0 {
+            vec![Step::Reset(h2::Reason::REFUSED_STREAM)]
+        } else {
+            ok_steps(&link_response())
+        }
+    })
+    .await;
+    let link = with_retries(&fake.url(), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap();
+    assert_eq!(link.url(), LINK);
+    assert_eq!(fake.requests().len(), 2);
+    assert_eq!(sleep.waits.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_goaway_not_covering_the_stream_is_retried_one_covering_it_is_not() {
+    let sleep = RecordingSleep::default();
+    let (addr, requests) = goaway_server(0).await;
+    let error = with_retries(&format!("http://{addr}"), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap_err();
+    assert!(error.is_not_sent(), "{error:?}");
+    assert!(!error.is_outcome_unknown());
+    assert_eq!(requests.load(Ordering::SeqCst), 3, "three attempts");
+    assert_eq!(sleep.waits.lock().unwrap().len(), 2);
+
+    let sleep = RecordingSleep::default();
+    let (addr, requests) = goaway_server(1).await;
+    let error = with_retries(&format!("http://{addr}"), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "no retry");
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_and_succeeds_once_the_server_is_up() {
+    let addr = dead_port().await;
+    let started = std::sync::Arc::new(tokio::sync::OnceCell::new());
+    let mut sleep = RecordingSleep::default();
+    let cell = started.clone();
+    sleep.hook = Some(std::sync::Arc::new(move || {
+        let cell = cell.clone();
+        Box::pin(async move {
+            cell.get_or_init(|| H2Fake::start_on(addr, |_, _| ok_steps(&link_response())))
+                .await;
+        })
+    }));
+    let link = with_retries(&format!("http://{addr}"), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap();
+    assert_eq!(link.code_id(), "200949504189388947");
+    assert_eq!(sleep.waits.lock().unwrap().len(), 1);
+    assert_eq!(started.get().unwrap().requests().len(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_without_a_server_gives_up_after_the_policy() {
+    let addr = dead_port().await;
+    let sleep = RecordingSleep::default();
+    let error = with_retries(&format!("http://{addr}"), sleep.clone())
+        .add_passkey_link()
+        .await
+        .unwrap_err();
+    assert!(error.is_not_sent(), "{error:?}");
+    assert_eq!(error.code(), Code::Unavailable);
+    assert_eq!(sleep.waits.lock().unwrap().len(), 2);
+}
+
+/// Parses a `grpc-timeout` value such as `299996u`.
+fn grpc_timeout(value: &str) -> Duration {
+    let (number, unit) = value.split_at(value.len() - 1);
+    let number: u64 = number.parse().unwrap();
+    match unit {
+        "H" => Duration::from_secs(number * 3600),
+        "M" => Duration::from_secs(number * 60),
+        "S" => Duration::from_secs(number),
+        "m" => Duration::from_millis(number),
+        "u" => Duration::from_micros(number),
+        "n" => Duration::from_nanos(number),
+        other => panic!("bad unit {other}"),
+    }
 }

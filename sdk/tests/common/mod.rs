@@ -86,7 +86,11 @@ pub fn b64_unpadded(bytes: &[u8]) -> String {
 }
 
 /// The gRPC status headers of a ZITADEL error (message percent-encoded as gRPC wants).
-pub fn error_headers(code: i32, id: Option<(&str, &str)>, message: &str) -> Vec<(&'static str, String)> {
+pub fn error_headers(
+    code: i32,
+    id: Option<(&str, &str)>,
+    message: &str,
+) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         ("grpc-status", code.to_string()),
         (
@@ -97,7 +101,10 @@ pub fn error_headers(code: i32, id: Option<(&str, &str)>, message: &str) -> Vec<
         ),
     ];
     if let Some((id, detail)) = id {
-        headers.push(("grpc-status-details-bin", b64(&status_bytes(code, message, id, detail))));
+        headers.push((
+            "grpc-status-details-bin",
+            b64(&status_bytes(code, message, id, detail)),
+        ));
     }
     headers
 }
@@ -133,7 +140,11 @@ pub enum Step {
 /// A normal unary answer.
 pub fn ok_steps(message: &impl Message) -> Vec<Step> {
     vec![
-        Step::Headers(200, vec![("content-type", "application/grpc".into())], false),
+        Step::Headers(
+            200,
+            vec![("content-type", "application/grpc".into())],
+            false,
+        ),
         Step::Data(message_frame(message), false),
         Step::Trailers(vec![("grpc-status", "0".into())]),
     ]
@@ -157,8 +168,18 @@ pub struct H2Fake {
 }
 
 impl H2Fake {
-    pub async fn start(script: impl Fn(usize, &Seen) -> Vec<Step> + Send + Sync + 'static) -> H2Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub async fn start(
+        script: impl Fn(usize, &Seen) -> Vec<Step> + Send + Sync + 'static,
+    ) -> H2Fake {
+        H2Fake::start_on("127.0.0.1:0".parse().unwrap(), script).await
+    }
+
+    /// On a given address (e.g. one that refused connections a moment ago).
+    pub async fn start_on(
+        addr: SocketAddr,
+        script: impl Fn(usize, &Seen) -> Vec<Step> + Send + Sync + 'static,
+    ) -> H2Fake {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let fake = H2Fake {
             addr: listener.local_addr().unwrap(),
             seen: Arc::default(),
@@ -329,7 +350,11 @@ pub async fn goaway_server(last_stream_id: u32) -> (SocketAddr, Arc<AtomicUsize>
 
 /// A raw HTTP/1.1 server: reads a request head, writes `head` and then `body`, byte by byte
 /// every `interval` if one is given; counts requests.
-pub async fn http1_server(head: String, body: Vec<u8>, interval: Option<Duration>) -> (SocketAddr, Arc<AtomicUsize>) {
+pub async fn http1_server(
+    head: String,
+    body: Vec<u8>,
+    interval: Option<Duration>,
+) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(AtomicUsize::new(0));
