@@ -91,6 +91,8 @@ pub(crate) struct CallInfo {
     pub origin: Arc<str>,
     /// A scripted error to answer with instead of running the handler.
     pub injected: Option<MockError>,
+    /// A scripted delay before the handler runs.
+    pub delay: Option<std::time::Duration>,
     /// Filled by the handler for the journal.
     pub outcome: Arc<OnceLock<Outcome>>,
 }

@@ -126,6 +126,9 @@ fn json<T: Serialize>(message: &T) -> Response {
 async fn rest_call(shared: Arc<Shared>, rule: &'static HttpRule, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let info = parts.extensions.get::<CallInfo>();
+    if let Some(delay) = info.and_then(|info| info.delay) {
+        tokio::time::sleep(delay).await;
+    }
     let caller = Caller {
         authorization: parts
             .headers

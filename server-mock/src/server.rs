@@ -21,6 +21,7 @@ use tower::{Layer, ServiceExt};
 use crate::behaviour::{CallInfo, Outcome};
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
+
 use crate::journal::{JournalEntry, Transport, token_fingerprint};
 use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
@@ -31,12 +32,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a TLS handshake may take.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type GrpcWeb = tower_http::cors::Cors<tonic_web::GrpcWebService<AuthServiceServer<GrpcService>>>;
+type Grpc = grpc::Deadline<AuthServiceServer<GrpcService>>;
+type GrpcWeb = tower_http::cors::Cors<tonic_web::GrpcWebService<Grpc>>;
 
 /// The three services behind the port, built once.
 pub(crate) struct App {
     pub shared: Arc<Shared>,
-    grpc: AuthServiceServer<GrpcService>,
+    grpc: Grpc,
     grpc_web: GrpcWeb,
     rest: axum::Router,
     scheme: &'static str,
@@ -134,11 +136,13 @@ impl App {
             fault: fault.as_ref().map(|f| f.kind().name()),
         };
         let mut injected = None;
+        let mut delay = None;
         let mut drop_after = false;
         match fault.map(|f| f.kind) {
             None => {}
             Some(FaultKind::Error(error)) => injected = Some(error),
-            Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
+            // Slept in the handler, so that a deadline (`grpc-timeout`) can cut it short.
+            Some(FaultKind::Delay(d)) => delay = Some(d),
             Some(FaultKind::DropBeforeHandler) => {
                 self.shared.record(entry);
                 kill.notify_one();
@@ -156,6 +160,7 @@ impl App {
         request.extensions_mut().insert(CallInfo {
             origin,
             injected,
+            delay,
             outcome: outcome.clone(),
         });
         let response = self.route(transport, request).await;
