@@ -72,6 +72,18 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     fn token(&self, refresh: bool) -> BoxFuture<'_, Result<Secret, BoxError>>;
 }
 
+impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
+    fn token(&self, refresh: bool) -> BoxFuture<'_, Result<Secret, BoxError>> {
+        (**self).token(refresh)
+    }
+}
+
+impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
+    fn token(&self, refresh: bool) -> BoxFuture<'_, Result<Secret, BoxError>> {
+        (**self).token(refresh)
+    }
+}
+
 /// The credentials a client was built with.
 #[derive(Clone, Debug)]
 pub(crate) enum Credentials {

@@ -187,10 +187,12 @@ pub(crate) enum Kind {
 /// assert_eq!(error.to_string(), "UNAUTHENTICATED (AUTH-7fs1e): Errors.Token.Invalid");
 /// assert!(!error.is_outcome_unknown());
 /// ```
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     code: Code,
     message: String,
@@ -198,7 +200,7 @@ struct Inner {
     http_status: Option<u16>,
     kind: Kind,
     transport: Option<Transport>,
-    source: Option<BoxError>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -254,7 +256,7 @@ impl Error {
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Error {
-        self.inner.source = Some(source.into());
+        self.inner.source = Some(std::sync::Arc::from(source.into()));
         self
     }
 
