@@ -82,7 +82,7 @@ pub(crate) struct Deadline<S>(pub S);
 impl<S, B> tower::Service<http::Request<B>> for Deadline<S>
 where
     S: tower::Service<
-            http::Request<B>,
+            http::Request<MessageLimit<B>>,
             Response = http::Response<tonic::body::Body>,
             Error = Infallible,
         >,
@@ -102,7 +102,7 @@ where
             .headers()
             .get("grpc-timeout")
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
-        let future = self.0.call(request);
+        let future = self.0.call(request.map(MessageLimit::new));
         Box::pin(async move {
             match timeout {
                 None => future.await,
@@ -166,6 +166,107 @@ impl AuthService for GrpcService {
     }
 }
 
+/// Checks the length prefix of each gRPC message as it streams by, and that a unary call sends
+/// one message, as grpc-go does: RESOURCE_EXHAUSTED for a message over [`MAX_MESSAGE_SIZE`]
+/// before its bytes are read (tonic itself would answer OUT_OF_RANGE), INTERNAL for a second
+/// message. Hand-written because no library offers it; it only counts bytes, it never buffers.
+#[derive(Debug)]
+pub(crate) struct MessageLimit<B> {
+    inner: B,
+    /// Bytes of the current 5-byte message header seen so far.
+    header: [u8; 5],
+    header_len: usize,
+    /// Bytes of the current message still to come.
+    remaining: usize,
+    messages: usize,
+}
+
+impl<B> MessageLimit<B> {
+    fn new(inner: B) -> Self {
+        Self {
+            inner,
+            header: [0; 5],
+            header_len: 0,
+            remaining: 0,
+            messages: 0,
+        }
+    }
+
+    fn check(&mut self, mut data: &[u8]) -> Result<(), Status> {
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let skip = self.remaining.min(data.len());
+                self.remaining -= skip;
+                data = &data[skip..];
+                continue;
+            }
+            let take = (5 - self.header_len).min(data.len());
+            self.header[self.header_len..self.header_len + take].copy_from_slice(&data[..take]);
+            self.header_len += take;
+            data = &data[take..];
+            if self.header_len == 5 {
+                self.header_len = 0;
+                self.messages += 1;
+                if self.messages > 1 {
+                    return Err(Status::internal(
+                        "grpc: client streaming protocol violation: more than one message in a unary call",
+                    ));
+                }
+                let len = u32::from_be_bytes([
+                    self.header[1],
+                    self.header[2],
+                    self.header[3],
+                    self.header[4],
+                ]) as usize;
+                if len > MAX_MESSAGE_SIZE {
+                    return Err(Status::resource_exhausted(format!(
+                        "grpc: received message larger than max ({len} vs. {MAX_MESSAGE_SIZE})"
+                    )));
+                }
+                self.remaining = len;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<B> http_body::Body for MessageLimit<B>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.check(data)?;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                Poll::Ready(Some(Err(Status::from_error(error.into()))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +286,23 @@ mod tests {
         for bad in [&b""[..], b"m", b"123456789m", b"10x", b"-1S", b"1.5S"] {
             assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn message_limit_counts_across_chunks() {
+        let mut limit = MessageLimit::new(());
+        // A 3-byte message split over chunks, header included.
+        limit.check(&[0, 0]).expect("partial header");
+        limit.check(&[0, 0, 3, 1]).expect("header and one byte");
+        limit.check(&[2, 3]).expect("rest of the message");
+        let error = limit.check(&[0, 0, 0, 0, 0]).expect_err("second message");
+        assert_eq!(error.code(), tonic::Code::Internal);
+        let mut limit = MessageLimit::new(());
+        let error = limit.check(&[0, 0, 1, 0, 1]).expect_err("65537 bytes");
+        assert_eq!(error.code(), tonic::Code::ResourceExhausted);
+        let mut limit = MessageLimit::new(());
+        limit
+            .check(&[0, 0, 1, 0, 0])
+            .expect("exactly 64 KiB is fine");
     }
 }
