@@ -19,14 +19,15 @@ use zitadel_passkey::{
 
 type Reply = Box<dyn FnOnce(&CallMetadata) -> Result<AddMyPasswordlessLinkResponse, Error> + Send>;
 
+type Answer =
+    Box<dyn Fn(&CallMetadata) -> Result<AddMyPasswordlessLinkResponse, Error> + Send + Sync>;
+
 /// A stub that answers `AddMyPasswordlessLink` from a queue (or by a default) and records the
 /// metadata of every attempt.
 #[derive(Default)]
 struct Fake {
     replies: Mutex<VecDeque<Reply>>,
-    default: Option<
-        Box<dyn Fn(&CallMetadata) -> Result<AddMyPasswordlessLinkResponse, Error> + Send + Sync>,
-    >,
+    default: Option<Answer>,
     seen: Mutex<Vec<CallMetadata>>,
     hang: bool,
 }

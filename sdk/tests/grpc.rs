@@ -437,15 +437,14 @@ async fn a_goaway_not_covering_the_stream_is_retried_one_covering_it_is_not() {
 async fn connection_refused_is_retried_and_succeeds_once_the_server_is_up() {
     let addr = dead_port().await;
     let started = std::sync::Arc::new(tokio::sync::OnceCell::new());
-    let mut sleep = RecordingSleep::default();
     let cell = started.clone();
-    sleep.hook = Some(std::sync::Arc::new(move || {
+    let sleep = RecordingSleep::with_hook(move || {
         let cell = cell.clone();
         Box::pin(async move {
             cell.get_or_init(|| H2Fake::start_on(addr, |_, _| ok_steps(&link_response())))
                 .await;
         })
-    }));
+    });
     let link = with_retries(&format!("http://{addr}"), sleep.clone())
         .add_passkey_link()
         .await

@@ -252,8 +252,7 @@ async fn connection_refused_is_retried_then_succeeds() {
     let addr = dead_port().await;
     let started = std::sync::Arc::new(tokio::sync::OnceCell::new());
     let cell = started.clone();
-    let mut sleep = RecordingSleep::default();
-    sleep.hook = Some(std::sync::Arc::new(move || {
+    let sleep = RecordingSleep::with_hook(move || {
         let cell = cell.clone();
         Box::pin(async move {
             cell.get_or_init(|| async {
@@ -267,7 +266,7 @@ async fn connection_refused_is_retried_then_succeeds() {
             })
             .await;
         })
-    }));
+    });
     let client = Client::builder(format!("http://{addr}"))
         .transport(Transport::Json)
         .token(TOKEN)

@@ -34,7 +34,9 @@ const TABLE: &[(i32, u16)] = &[
 ];
 
 /// (code, ErrorDetail id and message, status message) of the errors a real instance gives.
-fn zitadel_errors() -> Vec<(i32, Option<(&'static str, &'static str)>, &'static str)> {
+type ZitadelError = (i32, Option<(&'static str, &'static str)>, &'static str);
+
+fn zitadel_errors() -> Vec<ZitadelError> {
     vec![
         (16, None, "auth header missing"),
         (

@@ -270,6 +270,7 @@ fn http_status_error(status: u16) -> Error {
 }
 
 /// Sits above tonic-web's client service: checks the trailers it decoded from the trailer frame.
+#[cfg_attr(not(feature = "grpc-web"), allow(dead_code))]
 #[derive(Debug, Clone)]
 pub(crate) struct TrailerGuard<S> {
     inner: S,
@@ -277,6 +278,7 @@ pub(crate) struct TrailerGuard<S> {
 }
 
 impl<S> TrailerGuard<S> {
+    #[cfg_attr(not(feature = "grpc-web"), allow(dead_code))]
     pub(crate) fn new(inner: S, slot: Slot) -> TrailerGuard<S> {
         TrailerGuard { inner, slot }
     }

@@ -407,6 +407,18 @@ impl std::fmt::Debug for RecordingSleep {
     }
 }
 
+impl RecordingSleep {
+    /// Runs `hook` (once per wait) before returning.
+    pub fn with_hook(
+        hook: impl Fn() -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> RecordingSleep {
+        RecordingSleep {
+            waits: Arc::default(),
+            hook: Some(Arc::new(hook)),
+        }
+    }
+}
+
 impl Sleep for RecordingSleep {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         self.waits.lock().unwrap().push(duration);
