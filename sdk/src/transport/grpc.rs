@@ -9,7 +9,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataValue;
 
-use super::guard::{HeadGuard, Http, Mode, Slot};
+use super::guard::{ConnectTimeout, HeadGuard, Http, Mode, Slot};
 use super::{MAX_RESPONSE_BYTES, Settings};
 use crate::error::{Code, Error, Kind, detail_from_status_bytes, from_rpc_status};
 use crate::proto::http_rules::auth_service;
@@ -56,7 +56,7 @@ impl GrpcStub {
                 .http2_keep_alive_interval(Duration::from_secs(30))
                 .http2_keep_alive_timeout(Duration::from_secs(10));
         }
-        let http = builder.build(connector);
+        let http = builder.build(ConnectTimeout::new(connector, settings.connect_timeout));
         let origin = http::Uri::try_from(settings.endpoint.as_str())
             .map_err(|e| Error::config(format!("invalid endpoint: {e}")))?;
         Ok(GrpcStub { http, origin, mode })

@@ -29,9 +29,51 @@ pub(crate) type OutBody = UnsyncBoxBody<Bytes, tonic::Status>;
 
 /// The hyper client under the guards.
 pub(crate) type Http = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    ConnectTimeout<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    >,
     OutBody,
 >;
+
+/// Bounds the whole connect, DNS, TCP and TLS handshake, where hyper's `HttpConnector` bounds
+/// only the TCP part. hyper-util reports a connector error as a connect error, so a timeout
+/// here counts as "never sent".
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectTimeout<C> {
+    inner: C,
+    timeout: std::time::Duration,
+}
+
+impl<C> ConnectTimeout<C> {
+    pub(crate) fn new(inner: C, timeout: std::time::Duration) -> ConnectTimeout<C> {
+        ConnectTimeout { inner, timeout }
+    }
+}
+
+impl<C> tower::Service<http::Uri> for ConnectTimeout<C>
+where
+    C: tower::Service<http::Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let (future, timeout) = (self.inner.call(uri), self.timeout);
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, future).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(format!("connecting took longer than {timeout:?}").into()),
+            }
+        })
+    }
+}
 
 /// The most bytes of gRPC-web trailers accepted.
 const MAX_TRAILER_BYTES: u32 = 64 * 1024;
