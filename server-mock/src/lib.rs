@@ -100,7 +100,6 @@ pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(3600);
 
 /// A running mock. Dropping it stops the server (in-flight calls finish in the background);
 /// [`MockServer::shutdown`] stops it and waits.
-#[derive(Debug)]
 pub struct MockServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
@@ -110,7 +109,6 @@ pub struct MockServer {
 }
 
 /// Configures a [`MockServer`].
-#[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
     config: Config,
@@ -131,6 +129,17 @@ impl Default for MockServerBuilder {
             },
             tls: None,
         }
+    }
+}
+
+/// Leaves out the TLS key and the tokens.
+impl std::fmt::Debug for MockServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServerBuilder")
+            .field("listen", &self.listen)
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .finish()
     }
 }
 
@@ -306,6 +315,11 @@ impl MockServer {
         self.shared.push_fault(fault);
     }
 
+    /// Faults pushed and not used up yet, in order.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.faults()
+    }
+
     /// Moves the mock's clock forward (codes expire without waiting).
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
@@ -323,6 +337,16 @@ impl MockServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("uri", &self.uri())
+            .field("strict", &self.shared.config.strict)
+            .field("seed", &self.shared.config.seed)
+            .finish_non_exhaustive()
     }
 }
 
