@@ -38,6 +38,13 @@
 //! can refresh the token. Everything else is returned, with [`Error::is_outcome_unknown`]
 //! telling whether the server may have acted.
 //!
+//! # Runtime, logging
+//!
+//! Calls run on [tokio](https://tokio.rs) (they must be awaited inside a tokio runtime). Each
+//! call is a `tracing` span `zitadel_passkey.call` (method, transport, outcome) with one
+//! `attempt` span per attempt; tokens and one-time codes never appear in them, nor in any
+//! `Debug` or `Display` output of this crate.
+//!
 //! # Testing an app
 //!
 //! Put a fake [`Stub`] behind the client with [`Client::from_stub`].

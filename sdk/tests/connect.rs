@@ -85,3 +85,16 @@ async fn a_failed_tls_handshake_is_a_not_sent_error() {
         assert_eq!(connections.load(Ordering::SeqCst), 2, "{transport}");
     }
 }
+
+#[tokio::test]
+async fn a_dns_failure_is_a_not_sent_error() {
+    for transport in Transport::ALL {
+        let sleep = RecordingSleep::default();
+        let error = client("https://no-such-host.invalid", transport, sleep.clone())
+            .add_passkey_link()
+            .await
+            .unwrap_err();
+        assert!(error.is_not_sent(), "{transport}: {error:?}");
+        assert_eq!(sleep.waits.lock().unwrap().len(), 1, "{transport}: retried");
+    }
+}
