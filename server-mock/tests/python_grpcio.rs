@@ -65,9 +65,8 @@ async fn python_grpcio_calls_the_mock() {
             .arg(&out)
             .arg(target)
             .output()
-            .map(|o| {
+            .inspect(|_| {
                 let _ = std::fs::remove_dir_all(&out);
-                o
             })
     })
     .await
