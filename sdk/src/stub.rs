@@ -45,11 +45,13 @@ impl CallMetadata {
         }
     }
 
-    /// `Bearer <token>`, if there is a token.
+    /// `Bearer <token>`, if there is a token. Surrounding whitespace (say, the newline of a
+    /// token read from a file) is dropped, and an empty token counts as none: HTTP/1.1 servers
+    /// trim a header's trailing space and HTTP/2 ones do not, so `Bearer ` would give different
+    /// errors on different transports.
     pub(crate) fn authorization(&self) -> Option<String> {
-        self.token
-            .as_ref()
-            .map(|token| format!("Bearer {}", token.expose()))
+        let token = self.token.as_ref()?.expose().trim_ascii();
+        (!token.is_empty()).then(|| format!("Bearer {token}"))
     }
 }
 
