@@ -121,6 +121,26 @@ impl CallOptions {
 }
 
 /// Builds a [`Client`]; start with [`Client::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use zitadel_passkey::{Client, RetryPolicy, Transport};
+///
+/// let client = Client::builder("https://my-instance.zitadel.cloud")
+///     .transport(Transport::Json)
+///     .token("a personal access token")
+///     .org_id("165947650742997249")
+///     .accept_language("de")
+///     .timeout(Duration::from_secs(10))
+///     .connect_timeout(Duration::from_secs(3))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(2))
+///     .build()?;
+/// assert_eq!(client.transport(), Transport::Json);
+///
+/// // Plain http:// only to loopback hosts, unless explicitly allowed.
+/// assert!(Client::builder("http://zitadel.internal").build().is_err());
+/// # Ok::<(), zitadel_passkey::Error>(())
+/// ```
 pub struct ClientBuilder {
     endpoint: String,
     transport: Transport,

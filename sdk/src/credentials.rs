@@ -9,6 +9,13 @@ use crate::error::{BoxError, Code, Error, Kind};
 use crate::stub::BoxFuture;
 
 /// A secret string (a token) whose `Debug` and `Display` never show it.
+///
+/// ```
+/// use zitadel_passkey::Secret;
+/// let token = Secret::new("pat-123");
+/// assert_eq!(format!("{token} {token:?}"), "*** Secret(***)");
+/// assert_eq!(token.expose(), "pat-123");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Arc<str>);
 

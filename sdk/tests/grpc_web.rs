@@ -242,3 +242,21 @@ async fn deadline_is_honoured_within_100ms_on_a_hang_or_a_slow_drip() {
         assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
     }
 }
+
+#[tokio::test]
+async fn http1_keep_alive_connections_are_reused() {
+    let (addr, connections, versions) =
+        http1_keepalive_server("application/grpc-web+proto", ok_body()).await;
+    let client = client(&format!("http://{addr}"));
+    for _ in 0..3 {
+        client.clone().add_passkey_link().await.unwrap();
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        versions
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|v| *v == http::Version::HTTP_11)
+    );
+}

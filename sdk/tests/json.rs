@@ -287,3 +287,21 @@ async fn connection_refused_is_retried_then_succeeds() {
         1
     );
 }
+
+#[tokio::test]
+async fn http1_keep_alive_connections_are_reused() {
+    let body = serde_json::to_vec(&link_json()).unwrap();
+    let (addr, connections, versions) = http1_keepalive_server("application/json", body).await;
+    let client = client(&format!("http://{addr}"));
+    for _ in 0..3 {
+        client.clone().add_passkey_link().await.unwrap();
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        versions
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|v| *v == http::Version::HTTP_11)
+    );
+}

@@ -428,3 +428,43 @@ impl Sleep for RecordingSleep {
         }
     }
 }
+
+/// An HTTP/1.1-only hyper server answering every request with `status`, `content_type` and
+/// `body`; counts connections and records the HTTP version of each request.
+pub async fn http1_keepalive_server(
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> (SocketAddr, Arc<AtomicUsize>, Arc<Mutex<Vec<http::Version>>>) {
+    use hyper::service::service_fn;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let versions = Arc::new(Mutex::new(Vec::new()));
+    let (count, seen) = (connections.clone(), versions.clone());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (body, seen) = (body.clone(), seen.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    seen.lock().unwrap().push(request.version());
+                    let body = body.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let _ = request.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(
+                            http::Response::builder()
+                                .header("content-type", content_type)
+                                .body(http_body_util::Full::new(Bytes::from(body)))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    (addr, connections, versions)
+}
