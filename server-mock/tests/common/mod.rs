@@ -55,17 +55,45 @@ pub async fn send(
     body: impl Into<Bytes>,
 ) -> Result<Reply, hyper::Error> {
     let stream = TcpStream::connect(addr).await.unwrap();
+    send_io(
+        stream,
+        &addr.to_string(),
+        "http",
+        version,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Like [`send`] over an established stream (e.g. TLS); `authority` names the server.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_io<I>(
+    stream: I,
+    authority: &str,
+    scheme: &str,
+    version: Version,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Reply, hyper::Error>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(stream);
     let mut request = Request::builder().method(method);
     if version == Version::HTTP_2 {
-        request = request.uri(format!("http://{addr}{path}"));
+        request = request.uri(format!("{scheme}://{authority}{path}"));
     } else {
         request = request.uri(path);
         if !headers
             .iter()
             .any(|(name, _)| name.eq_ignore_ascii_case("host"))
         {
-            request = request.header("host", addr.to_string());
+            request = request.header("host", authority);
         }
     }
     for (name, value) in headers {
