@@ -1,1 +1,0 @@
-//! Command line: get a passkey link and its QR code from ZITADEL or the embedded mock
