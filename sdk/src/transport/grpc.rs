@@ -46,6 +46,9 @@ impl GrpcStub {
         };
         let mut builder = HyperClient::builder(TokioExecutor::new());
         builder
+            // Headers and trailers are buffered too: keep them far below the body cap.
+            .http1_max_buf_size(256 * 1024)
+            .http2_max_header_list_size(256 * 1024)
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90));
