@@ -1,0 +1,236 @@
+//! What went wrong, as one line on stderr (plus a hint where one helps), and the exit code.
+
+use zitadel_passkey::{Code, Error};
+
+/// The exit codes documented in `--help` ([`crate::args`]) and the README.
+pub(crate) mod exit {
+    /// Success.
+    pub(crate) const OK: u8 = 0;
+    /// A local failure: a file could not be written, the embedded mock did not start.
+    pub(crate) const LOCAL: u8 = 1;
+    /// Bad flags or arguments, an invalid endpoint (clap uses 2 as well).
+    pub(crate) const USAGE: u8 = 2;
+    /// UNAUTHENTICATED or PERMISSION_DENIED.
+    pub(crate) const AUTH: u8 = 3;
+    /// Any other status the server answered with.
+    pub(crate) const API: u8 = 4;
+    /// The network failed (nothing reached the server) or the call timed out.
+    pub(crate) const NETWORK: u8 = 5;
+    /// The request may have reached the server and the answer was lost or broken.
+    pub(crate) const OUTCOME_UNKNOWN: u8 = 6;
+}
+
+/// The longest server message shown (a hostile server could send megabytes).
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Which call failed, for the hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// AddMyPasswordlessLink.
+    Link,
+    /// SendMyPasswordlessLink.
+    Send,
+    /// ListMyPasswordless.
+    List,
+    /// RemoveMyPasswordless.
+    Remove,
+}
+
+impl Call {
+    /// Whether the call creates something each time it runs (so a lost answer matters).
+    fn creates(self) -> bool {
+        matches!(self, Call::Link | Call::Send)
+    }
+}
+
+/// What the command knew when the call failed, for the hints.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context {
+    /// The call.
+    pub call: Call,
+    /// Whether a token was sent.
+    pub had_token: bool,
+    /// Whether `--org-id` was given.
+    pub had_org_id: bool,
+}
+
+/// A failure: the lines for stderr and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The exit code.
+    pub exit_code: u8,
+    /// `error: ...`, then possibly `hint: ...`.
+    pub lines: Vec<String>,
+}
+
+impl Failure {
+    fn new(exit_code: u8, error: String, hint: Option<String>) -> Failure {
+        let mut lines = vec![format!("error: {error}")];
+        lines.extend(hint.map(|h| format!("hint: {h}")));
+        Failure { exit_code, lines }
+    }
+
+    /// A usage error (exit 2).
+    pub(crate) fn usage(error: impl Into<String>, hint: Option<&str>) -> Failure {
+        Failure::new(exit::USAGE, error.into(), hint.map(str::to_owned))
+    }
+
+    /// A local failure (exit 1).
+    pub(crate) fn local(error: impl Into<String>) -> Failure {
+        Failure::new(exit::LOCAL, error.into(), None)
+    }
+
+    /// A failed call.
+    pub(crate) fn call(error: &Error, context: Context) -> Failure {
+        let exit_code = exit_code(error);
+        let mut line = error.code().as_str().to_owned();
+        if let Some(id) = error.error_id() {
+            line.push_str(" (");
+            line.push_str(&sanitize(id));
+            line.push(')');
+        }
+        line.push_str(": ");
+        line.push_str(&explain(error, context));
+        Failure::new(exit_code, line, hint(error, exit_code, context))
+    }
+}
+
+/// The exit code of a failed call.
+pub(crate) fn exit_code(error: &Error) -> u8 {
+    if error.is_timeout() {
+        exit::NETWORK
+    } else if error.is_outcome_unknown() {
+        exit::OUTCOME_UNKNOWN
+    } else if error.is_not_sent() {
+        exit::NETWORK
+    } else if matches!(error.code(), Code::Unauthenticated | Code::PermissionDenied) {
+        exit::AUTH
+    } else {
+        exit::API
+    }
+}
+
+/// The error in words: ZITADEL's known errors explained, others as the server said them.
+fn explain(error: &Error, context: Context) -> String {
+    let known = match (error.error_id(), error.code()) {
+        (Some("AUTH-7fs1e"), _) => Some("the token is invalid or expired"),
+        (Some("AUTH-toLo1"), _) => Some("the authorization header is malformed"),
+        (None, Code::Unauthenticated) if error.message() == "auth header missing" => {
+            Some("no token was sent")
+        }
+        (Some("AUTH-Bs7Ds"), _) if context.had_org_id => {
+            Some("the organisation given with --org-id does not exist")
+        }
+        (Some("AUTH-Bs7Ds"), _) => Some("the organisation does not exist"),
+        (Some("COMMAND-GVfg3"), _) => Some("the token carries no user ID"),
+        _ => None,
+    };
+    match known {
+        Some(text) => text.to_owned(),
+        None => sanitize(error.message()),
+    }
+}
+
+/// A hint for the failures where one helps.
+fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
+    let creates = context.call.creates();
+    let text = match exit_code {
+        exit::NETWORK if error.is_timeout() && creates => {
+            "the server may still have acted on the request (an unused link expires on its own); \
+             try a longer --timeout"
+        }
+        exit::NETWORK if error.is_timeout() => "try a longer --timeout",
+        exit::NETWORK => "check --endpoint (or ZITADEL_URL): is the instance up and reachable?",
+        exit::OUTCOME_UNKNOWN if creates => {
+            "the server may have created a link anyway; it was not retried because every call \
+             creates a new one (an unused link expires on its own)"
+        }
+        exit::OUTCOME_UNKNOWN => "check the server's state before trying again",
+        exit::AUTH if error.code() == Code::Unauthenticated && !context.had_token => {
+            "pass a token with --token or the ZITADEL_TOKEN environment variable"
+        }
+        exit::AUTH if error.code() == Code::Unauthenticated => {
+            "get a new access token (or personal access token) for the user and pass it with \
+             --token or ZITADEL_TOKEN"
+        }
+        exit::AUTH if error.error_id() == Some("AUTH-Bs7Ds") => {
+            "leave out --org-id to use the organisation of the token's user"
+        }
+        exit::API if error.code() == Code::NotFound && context.call == Call::Remove => {
+            "`zitadel-passkey list` shows the IDs of the user's passkeys"
+        }
+        exit::API if error.code() == Code::Unimplemented => {
+            "is the endpoint a ZITADEL instance? A proxy in front of it may not pass this \
+             transport: try another --transport"
+        }
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+/// Makes text from a server safe for one terminal line: control characters (escape sequences,
+/// newlines) become `?`, and it is cut to a sensible length.
+pub(crate) fn sanitize(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_MESSAGE_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(MAX_MESSAGE_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(call: Call) -> Context {
+        Context {
+            call,
+            had_token: true,
+            had_org_id: false,
+        }
+    }
+
+    #[test]
+    fn zitadel_errors_read_well_and_map_to_exit_codes() {
+        let error =
+            Error::new(Code::Unauthenticated, "Errors.Token.Invalid").with_error_id("AUTH-7fs1e");
+        let failure = Failure::call(&error, context(Call::Link));
+        assert_eq!(failure.exit_code, exit::AUTH);
+        assert_eq!(
+            failure.lines[0],
+            "error: UNAUTHENTICATED (AUTH-7fs1e): the token is invalid or expired"
+        );
+        assert!(failure.lines[1].starts_with("hint: "));
+
+        let error = Error::new(Code::NotFound, "Errors.User.WebAuthN.NotFound");
+        let failure = Failure::call(&error, context(Call::Remove));
+        assert_eq!(failure.exit_code, exit::API);
+        assert_eq!(
+            failure.lines[0],
+            "error: NOT_FOUND: Errors.User.WebAuthN.NotFound"
+        );
+
+        let error = Error::new(Code::Unavailable, "connection refused").not_sent();
+        assert_eq!(exit_code(&error), exit::NETWORK);
+        let error = Error::new(Code::Unavailable, "connection reset").outcome_unknown();
+        assert_eq!(exit_code(&error), exit::OUTCOME_UNKNOWN);
+        let error = Error::new(Code::DeadlineExceeded, "too slow");
+        assert_eq!(exit_code(&error), exit::NETWORK);
+        let error = Error::new(Code::PermissionDenied, "no").with_error_id("AUTH-Bs7Ds");
+        assert_eq!(exit_code(&error), exit::AUTH);
+    }
+
+    #[test]
+    fn hostile_messages_stay_on_one_short_line() {
+        let error = Error::new(Code::Internal, format!("a\nb\x1b[31mc{}", "x".repeat(5000)));
+        let failure = Failure::call(&error, context(Call::List));
+        assert_eq!(failure.lines.len(), 1);
+        let line = &failure.lines[0];
+        assert!(!line.chars().any(char::is_control));
+        assert!(line.chars().count() < MAX_MESSAGE_CHARS + 40);
+    }
+}

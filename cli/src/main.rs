@@ -1,0 +1,88 @@
+//! `zitadel-passkey`: get a one-time passkey registration link (and its QR code) from ZITADEL or
+//! the embedded mock. See `zitadel-passkey --help` and `cli/README.md`.
+
+mod args;
+mod failure;
+mod output;
+mod qr;
+mod run;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use time::UtcOffset;
+
+use crate::args::Cli;
+use crate::failure::{Failure, exit};
+
+fn main() -> ExitCode {
+    // The local UTC offset can only be read safely while the process has one thread, so read it
+    // before the runtime starts (UTC if the platform will not say).
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap's own message; --help and --version are not errors.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    if cli.verbose {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("zitadel_passkey=debug"));
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
+    }
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&Failure::local(format!("cannot start the runtime: {e}"))),
+    };
+    let outcome = runtime.block_on(run::run(cli.command, offset));
+    drop(runtime);
+
+    match outcome {
+        Ok(outcome) => {
+            if let Err(e) = write_stdout(&outcome.stdout) {
+                return report(&Failure::local(format!("cannot write the output: {e}")));
+            }
+            match outcome.late_failure {
+                Some(failure) => report(&failure),
+                None => ExitCode::from(exit::OK),
+            }
+        }
+        Err(failure) => report(&failure),
+    }
+}
+
+/// Writes the whole output at once; a closed stdout is an error, not a panic.
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Prints a failure on stderr and gives its exit code.
+fn report(failure: &Failure) -> ExitCode {
+    for line in &failure.lines {
+        stderr_line(line);
+    }
+    ExitCode::from(failure.exit_code)
+}
+
+/// One line on stderr; a closed stderr is ignored (unlike `eprintln!`, which panics).
+pub(crate) fn stderr_line(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
