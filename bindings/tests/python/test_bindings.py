@@ -1,0 +1,256 @@
+"""Tests of the Python bindings against the mock (run by bindings/tests/python.rs).
+
+Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID and ZP_NO_USER_TOKEN from the environment.
+Faults are scripted through the mock's admin API (/__mock).
+"""
+
+import asyncio
+import json
+import os
+import socket
+import time
+import unittest
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+
+from zitadel_passkey import (
+    CallOptions,
+    CancellationToken,
+    ClientConfig,
+    PasskeyClient,
+    PasskeyError,
+    PasskeyState,
+    TokenProvider,
+    TokenProviderError,
+    Transport,
+)
+
+MOCK = os.environ["ZP_MOCK_URL"]
+TOKEN = os.environ["ZP_TOKEN"]
+USER_ID = os.environ["ZP_USER_ID"]
+ORG_ID = os.environ["ZP_ORG_ID"]
+NO_USER_TOKEN = os.environ["ZP_NO_USER_TOKEN"]
+TRANSPORTS = [Transport.GRPC, Transport.GRPC_WEB, Transport.JSON]
+WIRE_NAME = {Transport.GRPC: "grpc", Transport.GRPC_WEB: "grpc-web", Transport.JSON: "json"}
+
+
+def admin(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        MOCK + "/__mock" + path, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def fault(transport, **spec):
+    spec.setdefault("method", "AddMyPasswordlessLink")
+    spec["transport"] = WIRE_NAME[transport]
+    admin("POST", "/faults", spec)
+
+
+def live_code_ids():
+    return {code["code_id"] for code in admin("GET", "/codes")}
+
+
+def client(transport, token=TOKEN, **config):
+    return PasskeyClient.with_token(ClientConfig(endpoint=MOCK, transport=transport, **config), token)
+
+
+def code_of(url):
+    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["code"][0]
+
+
+class Bindings(unittest.IsolatedAsyncioTestCase):
+    def setUp(self):
+        admin("POST", "/reset")
+
+    def assert_hidden(self, *texts, secrets):
+        for text in texts:
+            for secret in secrets:
+                self.assertNotIn(secret, text)
+
+    def assert_error(self, error, kind, grpc_code, error_id=None):
+        self.assertIsInstance(error, PasskeyError)
+        self.assertIsInstance(error, kind)
+        self.assertEqual(error.grpc_code, grpc_code, repr(error))
+        if error_id is not None:
+            self.assertEqual(error.error_id, error_id, repr(error))
+        self.assertIsInstance(error.description, str)
+        self.assert_hidden(str(error), repr(error), error.description, secrets=[TOKEN])
+
+    async def test_add_send_list_remove_on_every_transport(self):
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                c = client(transport)
+                self.assertEqual(c.transport(), transport)
+                link = await c.add_passkey_link()
+                url = link.url()
+                code = code_of(url)
+                self.assertTrue(url.startswith(MOCK + "/ui/login/login/passwordless/init?"), url)
+                self.assertEqual((link.user_id(), link.org_id()), (USER_ID, ORG_ID))
+                self.assertIn(link.code_id(), live_code_ids())
+                self.assertEqual(link.expires_in(), timedelta(hours=1))
+                self.assertIsInstance(link.expires_at(), datetime)
+                details = link.details()
+                self.assertEqual(details.resource_owner, ORG_ID)
+                self.assertGreater(details.sequence, 0)
+                self.assertIsNotNone(details.creation_date)
+                self.assertIsNone(details.change_date)
+                # Neither the code nor the token in any string form.
+                self.assertIn("code=***", str(link))
+                self.assertEqual(str(link), link.redacted_url())
+                self.assert_hidden(str(link), repr(link), str(details), str(c), repr(c), secrets=[code, TOKEN])
+
+                sent = await c.send_passkey_link()
+                self.assertIsNotNone(sent.creation_date)
+                self.assertEqual(len(admin("GET", "/outbox")), 1)
+
+                created = admin("POST", f"/users/{USER_ID}/passkeys", {"name": "Pixel " + WIRE_NAME[transport]})
+                passkeys = await c.list_passkeys()
+                self.assertEqual([(p.id, p.name, p.state) for p in passkeys],
+                                 [(created["id"], "Pixel " + WIRE_NAME[transport], PasskeyState.READY)])
+                removed = await c.remove_passkey(created["id"])
+                self.assertIsNotNone(removed.change_date)
+                self.assertEqual(await c.list_passkeys(), [])
+                admin("POST", "/reset")
+
+    async def test_server_errors_map_to_kinds_on_every_transport(self):
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport, token="not-a-known-token").add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.Unauthenticated, 16, "AUTH-7fs1e")
+                self.assertEqual(caught.exception.description, "Errors.Token.Invalid")
+
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link(CallOptions(org_id="999999999999999999"))
+                self.assert_error(caught.exception, PasskeyError.PermissionDenied, 7, "AUTH-Bs7Ds")
+
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).remove_passkey("123456789")
+                self.assert_error(caught.exception, PasskeyError.NotFound, 5)
+
+                fault(transport, kind="error", code=3, id="MOCK-inv01", message="Errors.Invalid")
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.InvalidArgument, 3, "MOCK-inv01")
+
+                fault(transport, kind="error", code=14, id="", message="upstream down")
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.Unavailable, 14)
+
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport, token=NO_USER_TOKEN).add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.Other, 9, "COMMAND-GVfg3")
+
+                fault(transport, kind="delay", millis=3000)
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link(CallOptions(timeout=timedelta(milliseconds=200)))
+                self.assert_error(caught.exception, PasskeyError.Timeout, 4)
+
+                fault(transport, kind="drop_after_handler")
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.OutcomeUnknown, caught.exception.grpc_code)
+                admin("POST", "/reset")
+
+    async def test_local_errors(self):
+        with self.assertRaises(PasskeyError) as caught:
+            PasskeyClient.with_token(ClientConfig(endpoint="not a url", transport=Transport.JSON), TOKEN)
+        self.assert_error(caught.exception, PasskeyError.InvalidArgument, 3)
+
+        # Nothing listens on a port just closed: UNAVAILABLE, nothing sent.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                c = PasskeyClient.with_token(ClientConfig(endpoint=f"http://127.0.0.1:{port}", transport=transport), TOKEN)
+                with self.assertRaises(PasskeyError) as caught:
+                    await c.add_passkey_link()
+                self.assert_error(caught.exception, PasskeyError.Unavailable, 14)
+
+    async def test_token_provider_refreshes_after_unauthenticated(self):
+        class Refreshing(TokenProvider):
+            def __init__(self):
+                self.calls = []
+
+            async def token(self, refresh):
+                self.calls.append(refresh)
+                await asyncio.sleep(0)  # a real provider would call its identity provider here
+                return TOKEN if refresh else "stale-token"
+
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                provider = Refreshing()
+                c = PasskeyClient.with_token_provider(ClientConfig(endpoint=MOCK, transport=transport), provider)
+                link = await c.add_passkey_link()
+                self.assertEqual(link.user_id(), USER_ID)
+                self.assertEqual(provider.calls, [False, True])
+
+    async def test_token_provider_failure_is_unauthenticated_and_sends_nothing(self):
+        class NoSession(TokenProvider):
+            async def token(self, refresh):
+                raise TokenProviderError.Failed("no session")
+
+        class Broken(TokenProvider):
+            async def token(self, refresh):
+                raise RuntimeError("bug in the app")
+
+        for provider, text in [(NoSession(), "no session"), (Broken(), "bug in the app")]:
+            c = PasskeyClient.with_token_provider(ClientConfig(endpoint=MOCK, transport=Transport.JSON), provider)
+            with self.assertRaises(PasskeyError) as caught:
+                await c.add_passkey_link()
+            self.assert_error(caught.exception, PasskeyError.Unauthenticated, 16)
+            self.assertIn(text, caught.exception.description)
+        self.assertEqual(admin("GET", "/journal"), [])
+
+    async def test_cancelling_the_task_drops_the_call(self):
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                before = live_code_ids()
+                fault(transport, kind="delay", millis=1500)
+                task = asyncio.create_task(client(transport).add_passkey_link())
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                task.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await task
+                self.assertLess(time.monotonic() - started, 1.0)
+                if transport == Transport.GRPC:
+                    # HTTP/2: the stream is reset, the mock drops the handler before it creates a code.
+                    await asyncio.sleep(2.0)
+                    self.assertEqual(live_code_ids(), before)
+
+    async def test_cancellation_token(self):
+        for transport in TRANSPORTS:
+            with self.subTest(transport=transport):
+                fault(transport, kind="delay", millis=5000)
+                cancel = CancellationToken()
+                asyncio.get_running_loop().call_later(0.2, cancel.cancel)
+                started = time.monotonic()
+                with self.assertRaises(PasskeyError) as caught:
+                    await client(transport).add_passkey_link(CallOptions(cancel=cancel))
+                self.assertLess(time.monotonic() - started, 3.0)
+                self.assertTrue(cancel.is_cancelled())
+                self.assert_error(caught.exception, PasskeyError.Cancelled, 1)
+                # A cancelled token fails later calls at once.
+                with self.assertRaises(PasskeyError.Cancelled):
+                    await client(transport).list_passkeys(CallOptions(cancel=cancel))
+                admin("POST", "/reset")
+
+    async def test_readme_example(self):
+        import readme_example
+
+        os.environ["ZITADEL_URL"] = MOCK
+        os.environ["ZITADEL_TOKEN"] = TOKEN
+        url = await readme_example.passkey_link_for_current_user()
+        self.assertIn(urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["codeID"][0], live_code_ids())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
