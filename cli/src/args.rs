@@ -85,7 +85,7 @@ const MAIN_HELP: &str = concat!(
 /// Without --endpoint (or ZITADEL_URL) a command runs against an embedded mock ZITADEL,
 /// started on a free loopback port for as long as the command runs.
 #[derive(Debug, Parser)]
-#[command(name = "zitadel-passkey", version, about, long_about, after_help = MAIN_HELP)]
+#[command(name = "zitadel-passkey", version, after_help = MAIN_HELP)]
 pub(crate) struct Cli {
     /// Log each call (method, transport, attempts, outcome; never tokens or codes) on stderr.
     #[arg(long, short, global = true)]
@@ -146,6 +146,10 @@ pub(crate) struct CommonArgs {
     /// Send `x-zitadel-orgid: ID` (the organisation must exist).
     #[arg(long, value_name = "ID")]
     pub org_id: Option<String>,
+
+    /// Allow http:// to a host that is not loopback: the token travels unencrypted.
+    #[arg(long)]
+    pub insecure_http: bool,
 
     /// Give up after this many seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]

@@ -11,7 +11,7 @@ use zitadel_passkey::{Client, Transport};
 use zitadel_passkey_mock::MockServer;
 
 use crate::args::{Command, CommonArgs, LinkArgs, OutputFormat, QrStyle};
-use crate::failure::{Call, Context, Failure};
+use crate::failure::{self, Call, Context, Failure};
 use crate::output;
 use crate::qr::{Qr, Style};
 use crate::stderr_line;
@@ -228,7 +228,8 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
     let mut builder = Client::builder(&endpoint)
         .transport(transport)
         .timeout(common.timeout)
-        .connect_timeout(common.timeout.min(zitadel_passkey::DEFAULT_CONNECT_TIMEOUT));
+        .connect_timeout(common.timeout.min(zitadel_passkey::DEFAULT_CONNECT_TIMEOUT))
+        .allow_insecure_http(common.insecure_http);
     if let Some(token) = token {
         builder = builder.token(token);
     }
@@ -236,10 +237,18 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
         builder = builder.org_id(org_id);
     }
     let client = builder.build().map_err(|e| {
-        Failure::usage(
-            e.message(),
-            Some("the endpoint is the instance's URL, e.g. https://my-instance.zitadel.cloud (http:// only to localhost)"),
-        )
+        if e.message().contains("allow_insecure_http") {
+            // The SDK names its builder method; say it in the command line's terms.
+            Failure::usage(
+                "refusing plain http:// to a host that is not loopback: the token would travel unencrypted",
+                Some("use https://, or add --insecure-http on a network you trust"),
+            )
+        } else {
+            Failure::usage(
+                failure::sanitize(e.message()),
+                Some("the endpoint is the instance's URL, e.g. https://my-instance.zitadel.cloud"),
+            )
+        }
     })?;
     Ok(Target {
         client,
