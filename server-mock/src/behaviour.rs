@@ -87,14 +87,54 @@ pub(crate) struct Outcome {
 /// extensions.
 #[derive(Debug, Clone)]
 pub(crate) struct CallInfo {
-    /// `scheme://host` for links (the public origin if configured).
-    pub origin: Arc<str>,
+    /// Where links point (the public origin if configured).
+    pub origin: Origin,
     /// A scripted error to answer with instead of running the handler.
     pub injected: Option<MockError>,
     /// A scripted delay before the handler runs.
     pub delay: Option<std::time::Duration>,
     /// Filled by the handler for the journal.
     pub outcome: Arc<OnceLock<Outcome>>,
+}
+
+/// The origin of links: the configured public origin, or the scheme and host of the request.
+/// Kept as parts (cheap clones of the request's bytes) and only formatted into a link.
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// `--public-origin`.
+    Public(Arc<str>),
+    /// HTTP/2's `:authority`.
+    Authority(&'static str, http::uri::Authority),
+    /// HTTP/1.1's `Host` header.
+    Host(&'static str, http::HeaderValue),
+    /// Neither (an HTTP/1.0 request without `Host`).
+    Unknown(&'static str),
+}
+
+impl Origin {
+    fn write(&self, out: &mut String) {
+        let (scheme, host) = match self {
+            Origin::Public(origin) => {
+                out.push_str(origin);
+                return;
+            }
+            Origin::Authority(scheme, authority) => (scheme, authority.as_str()),
+            Origin::Host(scheme, host) => (scheme, host.to_str().unwrap_or("localhost")),
+            Origin::Unknown(scheme) => (scheme, "localhost"),
+        };
+        out.push_str(scheme);
+        out.push_str("://");
+        out.push_str(host);
+    }
+}
+
+/// Appends a query value, percent-encoded only when it needs to be (IDs are digits).
+fn push_param(out: &mut String, value: &str) {
+    if value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        out.push_str(value);
+    } else {
+        let _ = write!(out, "{}", utf8_percent_encode(value, NON_ALPHANUMERIC));
+    }
 }
 
 /// The request headers the behaviour looks at.
@@ -159,14 +199,15 @@ impl Shared {
         &self,
         info: Option<&CallInfo>,
         caller: Caller<'_>,
-        body: impl FnOnce(&Shared, &mut State, Me, &str) -> Result<R, MockError>,
+        body: impl FnOnce(&Shared, &mut State, Me, &Origin) -> Result<R, MockError>,
     ) -> Result<R, MockError> {
         let result = match info.and_then(|info| info.injected.clone()) {
             Some(error) => Err(error),
             None => {
                 let mut state = self.state();
                 self.authenticate(&mut state, caller).and_then(|me| {
-                    let origin = info.map_or("http://localhost", |info| &info.origin);
+                    const LOCAL: Origin = Origin::Unknown("http");
+                    let origin = info.map_or(&LOCAL, |info| &info.origin);
                     body(self, &mut state, me, origin)
                 })
             }
@@ -192,20 +233,24 @@ impl Shared {
         &self,
         state: &mut State,
         me: &Me,
-        origin: &str,
+        origin: &Origin,
         sent: bool,
     ) -> (u64, String, std::time::SystemTime) {
         let now = self.clock.now();
         let sequence = bump_sequence(state, me);
         let code_id = state.new_id();
         let code = state.new_code();
-        let mut link = String::with_capacity(origin.len() + 120);
-        let _ = write!(
-            link,
-            "{origin}/ui/login/login/passwordless/init?userID={}&orgID={}&codeID={code_id}&code={code}",
-            utf8_percent_encode(&me.user_id, NON_ALPHANUMERIC),
-            utf8_percent_encode(&me.org_id, NON_ALPHANUMERIC),
-        );
+        let mut link = String::with_capacity(160);
+        origin.write(&mut link);
+        link.push_str(crate::login::LOGIN_PATH);
+        link.push_str("?userID=");
+        push_param(&mut link, &me.user_id);
+        link.push_str("&orgID=");
+        push_param(&mut link, &me.org_id);
+        link.push_str("&codeID=");
+        link.push_str(&code_id);
+        link.push_str("&code=");
+        link.push_str(&code);
         if sent {
             state.outbox.push(OutboxMessage {
                 time: now,

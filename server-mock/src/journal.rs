@@ -87,10 +87,12 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
 
 /// A short, stable, one-way fingerprint of a token for logs and the journal.
 pub fn token_fingerprint(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(token.as_bytes());
     let mut out = String::with_capacity(16);
     for byte in &digest[..8] {
-        out.push_str(&format!("{byte:02x}"));
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     out
 }

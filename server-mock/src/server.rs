@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::body::Body;
 use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -15,10 +14,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tonic::body::Body;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
 
-use crate::behaviour::{CallInfo, Outcome};
+use crate::behaviour::{CallInfo, Origin, Outcome};
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
 
@@ -42,6 +42,7 @@ pub(crate) struct App {
     grpc_web: GrpcWeb,
     rest: axum::Router,
     scheme: &'static str,
+    public_origin: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for App {
@@ -58,34 +59,31 @@ impl App {
             rest: crate::rest::router(shared.clone()),
             grpc,
             grpc_web,
+            public_origin: shared.config.public_origin.as_deref().map(Arc::from),
             shared,
             scheme: if tls { "https" } else { "http" },
         }
     }
 
-    fn origin(&self, request: &Request<Incoming>) -> Arc<str> {
-        if let Some(origin) = &self.shared.config.public_origin {
-            return Arc::from(origin.as_str());
+    fn origin(&self, request: &Request<Incoming>) -> Origin {
+        if let Some(origin) = &self.public_origin {
+            return Origin::Public(origin.clone());
         }
-        let host = request
-            .uri()
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| {
-                request
-                    .headers()
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            })
-            .unwrap_or("localhost");
-        Arc::from(format!("{}://{host}", self.scheme))
+        if let Some(authority) = request.uri().authority() {
+            return Origin::Authority(self.scheme, authority.clone());
+        }
+        match request.headers().get(header::HOST) {
+            Some(host) => Origin::Host(self.scheme, host.clone()),
+            None => Origin::Unknown(self.scheme),
+        }
     }
 
     /// Sends the request to gRPC, gRPC-web or the REST router.
     async fn route(&self, transport: Transport, request: Request<Incoming>) -> Response<Body> {
         match transport {
+            // gRPC, the hot path, passes tonic's body through unchanged.
             Transport::Grpc => match self.grpc.clone().oneshot(request).await {
-                Ok(response) => response.map(Body::new),
+                Ok(response) => response,
                 Err(never) => match never {},
             },
             Transport::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
@@ -93,7 +91,7 @@ impl App {
                 Err(never) => match never {},
             },
             Transport::Json => match self.rest.clone().oneshot(request).await {
-                Ok(response) => response,
+                Ok(response) => response.map(Body::new),
                 Err(never) => match never {},
             },
         }
@@ -224,7 +222,9 @@ fn proxy_response(status: u16) -> Response<Body> {
     let body = format!(
         "<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>\n"
     );
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(
+        body,
+    ))));
     *response.status_mut() = status;
     response
         .headers_mut()

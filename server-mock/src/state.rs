@@ -4,7 +4,7 @@
 //! and never across an `.await`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -302,6 +302,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     journal: Mutex<VecDeque<JournalEntry>>,
     faults: Mutex<VecDeque<Fault>>,
+    /// The number of pending faults, so that calls skip the lock when there are none.
+    fault_count: AtomicUsize,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the mock keeps serving).
@@ -318,6 +320,7 @@ impl Shared {
             state: Mutex::new(State::new(&config)),
             journal: Mutex::new(VecDeque::new()),
             faults: Mutex::new(VecDeque::new()),
+            fault_count: AtomicUsize::new(0),
             config,
         }
     }
@@ -339,21 +342,24 @@ impl Shared {
     }
 
     pub fn push_fault(&self, fault: Fault) {
-        lock(&self.faults).push_back(fault);
+        let mut faults = lock(&self.faults);
+        faults.push_back(fault);
+        self.fault_count.store(faults.len(), Ordering::Release);
     }
 
     /// Takes one use of the first fault matching the call, if any.
     pub fn take_fault(&self, method: &str, transport: Transport) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        if faults.is_empty() {
+        if self.fault_count.load(Ordering::Acquire) == 0 {
             return None;
         }
+        let mut faults = lock(&self.faults);
         let index = faults.iter().position(|f| f.matches(method, transport))?;
         let fault = faults.get_mut(index)?;
         fault.times -= 1;
         let taken = fault.clone();
         if fault.times == 0 {
             faults.remove(index);
+            self.fault_count.store(faults.len(), Ordering::Release);
         }
         Some(taken)
     }
@@ -366,7 +372,10 @@ impl Shared {
     pub fn reset(&self) {
         *self.state() = State::new(&self.config);
         lock(&self.journal).clear();
-        lock(&self.faults).clear();
+        let mut faults = lock(&self.faults);
+        faults.clear();
+        self.fault_count.store(0, Ordering::Release);
+        drop(faults);
         self.clock.reset();
     }
 
