@@ -7,7 +7,7 @@ mod output;
 mod qr;
 mod run;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -34,10 +34,14 @@ fn main() -> ExitCode {
         }
     };
     if cli.verbose {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("zitadel_passkey=debug"));
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("zitadel_passkey=debug,zitadel_passkey_mock=info")
+        });
+        // Closed spans show each call and attempt with its outcome and duration.
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .with_env_filter(filter)
             .init();
     }

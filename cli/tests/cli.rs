@@ -823,3 +823,49 @@ async fn a_hostile_server_never_makes_it_panic() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// local failures, logging
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_image_exits_1_after_showing_the_link() {
+    let mock = fixed_mock(11).await;
+    let uri = mock.uri();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such-dir").join("link.png");
+    let missing = missing.to_string_lossy();
+    let mut args = vec!["link", "--output", "json", "--qr-png", &missing];
+    args.extend(endpoint_args(&uri, "json"));
+    let run = cli(&args).await;
+    run.assert_no_token();
+    assert_eq!(run.code, 1, "{run:?}");
+    // The link was created, so it is shown all the same.
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["link"], mock.live_codes()[0].link.as_str());
+    assert!(
+        run.error_line().starts_with("error: cannot write "),
+        "{run:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_calls_without_the_token_or_the_code() {
+    let mock = fixed_mock(12).await;
+    let uri = mock.uri();
+    let mut args = vec!["--verbose", "link", "--output", "json"];
+    args.extend(endpoint_args(&uri, "grpc-web"));
+    let run = cli(&args).await;
+    run.assert_no_token();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("AddMyPasswordlessLink"),
+        "{}",
+        run.stderr
+    );
+    let code = mock.live_codes()[0].code.clone();
+    assert!(!run.stderr.contains(&code), "the one-time code in the log");
+    assert!(
+        !run.stderr.contains('\x1b'),
+        "no colours when stderr is not a terminal"
+    );
+}
