@@ -27,8 +27,8 @@
 //! | unknown path | 12 UNIMPLEMENTED | 404, JSON status code 5 |
 //! | known path, wrong HTTP method | – | 405, JSON status code 12 |
 //!
-//! On success (non-strict tokens map to a stable user, [`derived_user_id`](crate::state::derived_user_id),
-//! in [`DEFAULT_ORG_ID`](crate::state::DEFAULT_ORG_ID)):
+//! On success (non-strict tokens map to a stable user, [`derived_user_id`](crate::state::derived_user_id()),
+//! in [`crate::state::DEFAULT_ORG_ID`]):
 //!
 //! | RPC | effect | answer |
 //! |---|---|---|

@@ -1,6 +1,6 @@
 //! The mock's state: users, codes, passkeys, the outbox, the journal and scripted faults.
 //!
-//! One [`Shared`] sits behind every transport. Each lock is held only for a few map operations
+//! One `Shared` sits behind every transport. Each lock is held only for a few map operations
 //! and never across an `.await`.
 
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -178,3 +178,42 @@ async fn bad_pem_is_an_error_not_a_panic() {
         .unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn binary_serves_tls_from_pem_files() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("zitadel-mock-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zitadel-passkey-mock"))
+        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(dir.join("cert.pem"))
+        .arg("--tls-key")
+        .arg(dir.join("key.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        line.starts_with("listening on https://127.0.0.1:"),
+        "{line:?}"
+    );
+
+    // --tls-cert without --tls-key is a usage error.
+    let output = Command::new(env!("CARGO_BIN_EXE_zitadel-passkey-mock"))
+        .args(["--tls-cert", "x.pem"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}

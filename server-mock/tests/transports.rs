@@ -362,3 +362,39 @@ async fn list_and_remove_passkeys() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_get_distinct_codes_and_gapless_sequences() {
+    let mock = mock().await;
+    let uri = mock.uri();
+    let calls: Vec<_> = (0..60)
+        .map(|i| {
+            let uri = uri.clone();
+            let via = ALL_VIAS[i % ALL_VIAS.len()];
+            tokio::spawn(async move {
+                let response: AddMyPasswordlessLinkResponse = call(
+                    &uri,
+                    via,
+                    ADD,
+                    AddMyPasswordlessLinkRequest {},
+                    &[("authorization", "Bearer tok-1")],
+                    "",
+                )
+                .await
+                .unwrap();
+                response
+            })
+        })
+        .collect();
+    let mut sequences = Vec::new();
+    let mut code_ids = std::collections::HashSet::new();
+    for call in calls {
+        let response = call.await.unwrap();
+        sequences.push(response.details.unwrap().sequence);
+        assert!(code_ids.insert(link_params(&response.link)["codeID"].clone()));
+    }
+    sequences.sort_unstable();
+    assert_eq!(sequences, (2..62).collect::<Vec<u64>>());
+    assert_eq!(mock.live_codes().len(), 60);
+    assert_eq!(mock.journal().len(), 60);
+}
