@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod ci;
 mod codegen;
+mod contract;
 mod http_rules;
 mod project;
 
@@ -24,6 +25,12 @@ enum Command {
         /// Fail (naming the file) when the committed output differs from what proto/ generates.
         #[arg(long)]
         check: bool,
+    },
+    /// Run the contract suite (every scenario over grpc, grpc-web and json) and print its matrix.
+    Contract {
+        /// Passed to the suite: `--seed N`, `--only TEXT`, `--list`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Run every check CI runs: fmt, codegen --check, clippy, tests, docs, cargo audit.
     Test,
@@ -49,6 +56,7 @@ fn run(command: Command) -> Result<()> {
             };
             codegen::run(mode)
         }
+        Command::Contract { args } => contract::run(&args),
         Command::Test => ci::run(),
     }
 }
