@@ -72,7 +72,9 @@ fn main() -> ExitCode {
 
 /// Writes the whole output at once; a closed stdout is an error, not a panic.
 fn write_stdout(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    // Passes ANSI colours through; on a Windows console without VT support it turns them into
+    // console calls (anstream, which clap uses too).
+    let mut stdout = anstream::AutoStream::always(std::io::stdout().lock());
     stdout.write_all(text.as_bytes())?;
     stdout.flush()
 }
