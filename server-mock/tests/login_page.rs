@@ -65,11 +65,7 @@ async fn live_right_code_shows_the_page() {
     );
     let body = String::from_utf8(reply.body.to_vec()).unwrap();
     assert!(body.contains("passkey"));
-    let code = &link_params(&link)["code"];
-    assert!(
-        !body.contains(code.as_str()),
-        "the page does not echo the code"
-    );
+    assert!(body.contains("<form method=\"post\">"), "{body}");
     // Visiting does not use the code up; the platform type parameter is accepted.
     for platform in ["platform", "crossPlatform", "unspecified"] {
         let reply = visit(&mock, &format!("{link}&requestPlatformType={platform}")).await;
@@ -161,4 +157,64 @@ async fn removed_by_reset() {
     let link = new_link(&mock).await;
     mock.reset();
     assert_eq!(visit(&mock, &link).await.status, 404);
+}
+
+#[tokio::test]
+async fn posting_the_form_registers_a_passkey_and_uses_the_code_up() {
+    let mock = MockServer::builder()
+        .user("tok", "218000000000000005", "318000000000000005")
+        .start()
+        .await
+        .unwrap();
+    let response: AddMyPasswordlessLinkResponse = call(
+        &mock.uri(),
+        Via::JsonH1,
+        ADD,
+        AddMyPasswordlessLinkRequest {},
+        &[("authorization", "Bearer tok")],
+        "",
+    )
+    .await
+    .unwrap();
+    let query = url::Url::parse(&response.link)
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned();
+    let post = |body: String| {
+        let addr = mock.local_addr();
+        async move {
+            send(
+                addr,
+                Version::HTTP_11,
+                Method::POST,
+                zitadel_passkey_mock::login::LOGIN_PATH,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // A wrong code counts as a wrong try on POST too.
+    let wrong = query.replace("&code=", "&code=x");
+    assert_eq!(post(wrong).await.status, 400);
+    assert_eq!(mock.live_codes()[0].failed_attempts, 1);
+    let reply = post(format!("{query}&name=Pixel%208")).await;
+    assert_eq!(reply.status, 200);
+    assert!(mock.live_codes().is_empty(), "the code is used up");
+    assert_eq!(post(query).await.status, 404);
+    let list: ListMyPasswordlessResponse = call(
+        &mock.uri(),
+        Via::Grpc,
+        LIST,
+        ListMyPasswordlessRequest {},
+        &[("authorization", "Bearer tok")],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(list.result.len(), 1);
+    assert_eq!(list.result[0].name, "Pixel 8");
+    assert_id(&list.result[0].id);
 }
