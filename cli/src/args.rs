@@ -147,6 +147,11 @@ pub(crate) struct CommonArgs {
     #[arg(long, value_name = "ID")]
     pub org_id: Option<String>,
 
+    /// Also trust the CA certificates in this PEM file (e.g. a self-hosted instance's private CA).
+    /// The system's roots and Mozilla's are trusted anyway.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Allow http:// to a host that is not loopback: the token travels unencrypted.
     #[arg(long)]
     pub insecure_http: bool,

@@ -140,6 +140,10 @@ fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
              try a longer --timeout"
         }
         exit::NETWORK if error.is_timeout() => "try a longer --timeout",
+        exit::NETWORK if error.message().contains("certificate") => {
+            "the server's TLS certificate is not trusted: if the instance uses a private CA, pass \
+             it with --ca-cert FILE"
+        }
         exit::NETWORK => "check --endpoint (or ZITADEL_URL): is the instance up and reachable?",
         exit::OUTCOME_UNKNOWN if creates => {
             "the server may have created a link anyway; it was not retried because every call \

@@ -176,6 +176,27 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The certificates (DER) of a PEM file for `--ca-cert`.
+fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let bad = |e: &dyn std::fmt::Display| {
+        Failure::usage(
+            format!("cannot read --ca-cert {}: {e}", path.display()),
+            Some("the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)"),
+        )
+    };
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(&e))?
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    if certificates.is_empty() {
+        return Err(bad(&"no certificate in it"));
+    }
+    Ok(certificates)
+}
+
 /// The terminal style `--qr` asks for; `None` for no QR code in the terminal.
 fn terminal_style(choice: QrStyle) -> Option<Style> {
     match choice {
@@ -235,6 +256,11 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
     }
     if let Some(org_id) = org_id {
         builder = builder.org_id(org_id);
+    }
+    if let Some(path) = &common.ca_cert {
+        for der in read_certificates(path)? {
+            builder = builder.add_root_certificate(der);
+        }
     }
     let client = builder.build().map_err(|e| {
         if e.message().contains("allow_insecure_http") {

@@ -869,3 +869,51 @@ async fn verbose_logs_calls_without_the_token_or_the_code() {
         "no colours when stderr is not a terminal"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// TLS
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca_via_ca_cert() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a cert");
+    let mock = MockServer::builder()
+        .tls(cert.cert.pem(), cert.signing_key.serialize_pem())
+        .start()
+        .await
+        .expect("mock starts");
+    let uri = format!("https://localhost:{}", mock.local_addr().port());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(&pem, cert.cert.pem()).expect("written");
+    let pem = pem.to_string_lossy();
+
+    for transport in TRANSPORTS {
+        let mut args = vec!["link", "--output", "json", "--ca-cert", &pem];
+        args.extend(endpoint_args(&uri, transport));
+        let run = cli(&args).await;
+        run.assert_no_token();
+        assert_eq!(run.code, 0, "{transport}: {run:?}");
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let link = json["link"].as_str().expect("a link");
+        assert!(link.starts_with(&format!("{uri}/ui/login/")), "{link}");
+
+        // Without the CA the certificate is refused before anything is sent.
+        let mut args = vec!["link"];
+        args.extend(endpoint_args(&uri, transport));
+        let run = cli(&args).await;
+        run.assert_no_token();
+        assert_eq!(run.code, 5, "{transport}: {run:?}");
+        assert!(
+            run.stderr.contains("--ca-cert"),
+            "{transport}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(mock.live_codes().len(), 3, "only the trusted calls arrived");
+
+    for bad in ["/nonexistent/ca.pem", "/dev/null"] {
+        let run = cli(&["list", "--endpoint", &uri, "--ca-cert", bad]).await;
+        assert_eq!(run.code, 2, "{bad}: {run:?}");
+        assert!(run.error_line().starts_with("error: cannot read --ca-cert"));
+    }
+}
