@@ -30,10 +30,12 @@ pub enum FaultKind {
     Error(MockError),
     /// Wait this long, then handle the call normally.
     Delay(Duration),
-    /// Close the connection before the handler runs (nothing changed on the server).
+    /// Close the connection before the handler runs (nothing changed on the server). Over
+    /// HTTP/2 this ends every stream of the connection, as a crashed proxy would.
     DropBeforeHandler,
     /// Run the handler (state changes, e.g. a code is created), then close the connection
-    /// without answering: the client cannot know the outcome.
+    /// without answering: the client cannot know the outcome. Over HTTP/2 this ends every
+    /// stream of the connection.
     DropAfterHandler,
     /// Answer with this HTTP status and an HTML body, as a proxy in front of ZITADEL would.
     ProxyStatus(u16),

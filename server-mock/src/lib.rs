@@ -20,7 +20,8 @@
 //! # What it answers
 //!
 //! The behaviour (every check, error code, id and message, and what each RPC does) is one table in
-//! the [`behaviour`] module; the login page's in [`login`].
+//! the [`behaviour`] module; the login page's in [`login`] (whose form also completes a
+//! registration, so a test can follow a link to a READY passkey).
 //!
 //! Content types decide the transport (CONTRACT §4): `application/grpc-web*` goes to gRPC-web
 //! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` to gRPC, everything else to the REST
@@ -203,7 +204,8 @@ impl MockServerBuilder {
         self
     }
 
-    /// Binds and starts serving; returns once the port accepts connections.
+    /// Binds and starts serving; returns once the port accepts connections. Must run inside a
+    /// Tokio runtime (the server runs as tasks on it).
     pub async fn start(self) -> std::io::Result<MockServer> {
         let tls = match &self.tls {
             Some((cert, key)) => Some(tls_acceptor(cert, key)?),
