@@ -40,6 +40,8 @@ pub struct Options {
     pub only: Option<String>,
     /// List the scenarios and exit.
     pub list: bool,
+    /// libtest's `--ignored`: run only ignored tests, of which the suite has none.
+    pub ignored_only: bool,
 }
 
 impl Options {
@@ -52,6 +54,7 @@ impl Options {
                 .unwrap_or(DEFAULT_SEED),
             only: None,
             list: false,
+            ignored_only: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -62,6 +65,12 @@ impl Options {
                 }
                 "--only" => options.only = Some(args.next().ok_or("--only needs a value")?),
                 "--list" => options.list = true,
+                "--ignored" => options.ignored_only = true,
+                // libtest options with a separate value, passed by `cargo test --workspace -- ...`.
+                "--test-threads" | "--skip" | "--format" | "--color" | "--logfile"
+                | "--shuffle-seed" | "-Z" => {
+                    args.next();
+                }
                 other if other.starts_with('-') => {}
                 other => options.only = Some(other.to_owned()),
             }
@@ -94,6 +103,10 @@ pub fn main() -> ExitCode {
         .into_iter()
         .filter(|s| options.only.as_deref().is_none_or(|o| s.name.contains(o)))
         .collect();
+    if options.ignored_only {
+        println!("contract: no ignored scenarios");
+        return ExitCode::SUCCESS;
+    }
     if options.list {
         for s in &scenarios {
             println!("{}", s.name);

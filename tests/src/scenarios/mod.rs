@@ -5,6 +5,7 @@ use zitadel_passkey::Transport;
 
 use crate::ctx::Ctx;
 
+mod admin;
 mod equivalence;
 mod errors;
 mod family;
@@ -48,15 +49,15 @@ fn every(_: Transport) -> Option<&'static str> {
 }
 
 fn grpc_only(t: Transport) -> Option<&'static str> {
-    (t != Transport::Grpc).then_some("a gRPC (application/grpc) peer")
+    (t != Transport::Grpc).then_some("this peer speaks application/grpc only")
 }
 
 fn grpc_web_only(t: Transport) -> Option<&'static str> {
-    (t != Transport::GrpcWeb).then_some("a gRPC-web peer")
+    (t != Transport::GrpcWeb).then_some("this peer speaks application/grpc-web+proto only")
 }
 
 fn json_only(t: Transport) -> Option<&'static str> {
-    (t != Transport::Json).then_some("a REST/JSON peer")
+    (t != Transport::Json).then_some("this peer speaks application/json only")
 }
 
 fn binary_metadata(t: Transport) -> Option<&'static str> {
@@ -205,6 +206,7 @@ pub fn all() -> Vec<Scenario> {
             resilience::token_refresh
         ),
         row!("load/100-concurrent", ADMIN, every, load::concurrent),
+        row!("admin-api/http", ADMIN, every, admin::http_api),
         row!(
             "equivalence/same-seed",
             ADMIN,
