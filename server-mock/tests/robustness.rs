@@ -468,3 +468,44 @@ async fn http2_limits_are_advertised() {
     assert_eq!(client.current_max_send_streams(), 256);
     still_healthy(&mock).await;
 }
+
+#[tokio::test]
+async fn http2_rapid_reset_flood_is_cut_off() {
+    count_panics();
+    let mock = MockServer::start().await.unwrap();
+    let stream = tokio::net::TcpStream::connect(mock.local_addr())
+        .await
+        .unwrap();
+    let (client, connection) = h2::client::handshake(stream).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    // Open streams and reset them at once, as in CVE-2023-44487, far past the limit.
+    let mut sent = 0;
+    for _ in 0..2000 {
+        sent += 1;
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://{}{REST_ADD}", mock.local_addr()))
+            .body(())
+            .unwrap();
+        let Ok((_response, mut body)) = client.send_request(request, false) else {
+            break;
+        };
+        body.send_reset(h2::Reason::CANCEL);
+        match within(client.clone().ready()).await {
+            Ok(ready) => client = ready,
+            Err(_) => break,
+        }
+    }
+    // The server ends the connection (GOAWAY, then close) instead of working through the flood.
+    // (Which of h2's limits trips first is h2's business; the mock sets them explicitly.)
+    let result = within(connection).await.unwrap();
+    let error = result.expect_err("the server must cut the connection");
+    let reason = error.reason();
+    eprintln!("flood of {sent} resets ended with {error:?}");
+    assert!(
+        reason == Some(h2::Reason::ENHANCE_YOUR_CALM) || error.is_go_away() || error.is_io(),
+        "{error:?}"
+    );
+    still_healthy(&mock).await;
+}
