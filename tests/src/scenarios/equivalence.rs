@@ -12,13 +12,39 @@ use crate::matrix::COLUMNS;
 
 /// What a link carries, the code included. `PasskeyLink`'s own `==` also compares
 /// `expires_at`, the local arrival time, which differs between any two calls.
-#[derive(Debug, PartialEq)]
+#[derive(PartialEq)]
 struct LinkFacts {
     raw: zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse,
     user_id: String,
     org_id: String,
     code_id: String,
     expires_in: std::time::Duration,
+}
+
+/// Shows a fingerprint of the one-time code, never the code.
+impl std::fmt::Debug for LinkFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::hash::{Hash, Hasher};
+        let code = crate::wire::query(&self.raw.link)
+            .ok()
+            .and_then(|q| q.get("code").cloned())
+            .unwrap_or_default();
+        let mut hasher = std::hash::DefaultHasher::new();
+        code.hash(&mut hasher);
+        let mut raw = self.raw.clone();
+        raw.link = raw.link.replace(&code, "***");
+        f.debug_struct("LinkFacts")
+            .field("raw", &raw)
+            .field(
+                "code_fingerprint",
+                &format_args!("{:016x}", hasher.finish()),
+            )
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .field("code_id", &self.code_id)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 impl From<&PasskeyLink> for LinkFacts {

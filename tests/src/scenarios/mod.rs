@@ -146,7 +146,7 @@ pub fn all() -> Vec<Scenario> {
         ),
         row!(
             "error/remove-empty-id",
-            ADMIN,
+            Needs::Any,
             every,
             errors::remove_empty_id
         ),
