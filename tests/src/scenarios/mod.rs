@@ -15,6 +15,7 @@ mod link;
 mod load;
 mod peer_rows;
 mod resilience;
+mod tls;
 
 /// A boxed run of one scenario over one transport.
 pub type BoxRun = BoxFuture<'static, anyhow::Result<()>>;
@@ -207,6 +208,7 @@ pub fn all() -> Vec<Scenario> {
         ),
         row!("load/100-concurrent", ADMIN, every, load::concurrent),
         row!("admin-api/http", ADMIN, every, admin::http_api),
+        row!("tls/https", ADMIN, every, tls::https),
         row!(
             "equivalence/same-seed",
             ADMIN,
