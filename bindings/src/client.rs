@@ -72,9 +72,7 @@ impl PasskeyClient {
         config: ClientConfig,
         provider: Arc<dyn TokenProvider>,
     ) -> Result<Arc<Self>, PasskeyError> {
-        PasskeyClient::build(config, |builder| {
-            builder.token_provider(Foreign(provider))
-        })
+        PasskeyClient::build(config, |builder| builder.token_provider(Foreign(provider)))
     }
 
     /// The transport this client speaks.

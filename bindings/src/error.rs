@@ -292,9 +292,15 @@ mod tests {
             "unauthenticated (16 UNAUTHENTICATED, AUTH-7fs1e): Errors.Token.Invalid"
         );
         let kind = |e: Error| PasskeyError::from(e).parts().0;
-        assert_eq!(kind(Error::new(Code::PermissionDenied, "")), "permission denied");
+        assert_eq!(
+            kind(Error::new(Code::PermissionDenied, "")),
+            "permission denied"
+        );
         assert_eq!(kind(Error::new(Code::NotFound, "")), "not found");
-        assert_eq!(kind(Error::new(Code::InvalidArgument, "")), "invalid argument");
+        assert_eq!(
+            kind(Error::new(Code::InvalidArgument, "")),
+            "invalid argument"
+        );
         assert_eq!(kind(Error::new(Code::Unavailable, "")), "unavailable");
         assert_eq!(kind(Error::new(Code::DeadlineExceeded, "")), "timeout");
         assert_eq!(

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 /// kotlinc: `$KOTLINC`, else the one `.ci/install-tools` puts in `.tools/`.
 fn kotlinc() -> Option<PathBuf> {
-    let path = std::env::var_os("KOTLINC").map(PathBuf::from).unwrap_or_else(|| {
-        support::workspace().join(".tools/kotlin/node_modules/kotlin-compiler/bin/kotlinc")
-    });
+    let path = std::env::var_os("KOTLINC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            support::workspace().join(".tools/kotlin/node_modules/kotlin-compiler/bin/kotlinc")
+        });
     path.is_file().then_some(path)
 }
 
@@ -36,11 +38,9 @@ fn jar(prefix: &str) -> Option<PathBuf> {
 #[test]
 fn kotlin_bindings_against_the_mock() {
     let java = Path::new("java");
-    let (Some(kotlinc), Some(jna), Some(coroutines)) = (
-        kotlinc(),
-        jar("jna-"),
-        jar("kotlinx-coroutines-core-jvm-"),
-    ) else {
+    let (Some(kotlinc), Some(jna), Some(coroutines)) =
+        (kotlinc(), jar("jna-"), jar("kotlinx-coroutines-core-jvm-"))
+    else {
         support::skip("kotlinc, the JNA jar or the kotlinx-coroutines jar is missing");
         return;
     };

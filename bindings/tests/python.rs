@@ -38,7 +38,10 @@ fn python_bindings_against_the_mock() {
     command
         .arg("-u")
         .arg(here.join("test_bindings.py"))
-        .env("PYTHONPATH", std::env::join_paths([&dir, &here]).expect("paths"))
+        .env(
+            "PYTHONPATH",
+            std::env::join_paths([&dir, &here]).expect("paths"),
+        )
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .envs(mock.env());
     support::run("python", command, Duration::from_secs(180));

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bindings;
 mod ci;
 mod codegen;
 mod contract;
@@ -32,6 +33,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Build zitadel-passkey-ffi (profile release-small) and lay out Kotlin, Swift and Python
+    /// packages in target/bindings (all three when none is named).
+    Bindings {
+        /// The languages to generate.
+        #[arg(value_enum)]
+        languages: Vec<bindings::Language>,
+    },
     /// Run every check CI runs: fmt, codegen --check, clippy, tests, docs, cargo audit.
     Test,
 }
@@ -57,6 +65,7 @@ fn run(command: Command) -> Result<()> {
             codegen::run(mode)
         }
         Command::Contract { args } => contract::run(&args),
+        Command::Bindings { languages } => bindings::run(&languages),
         Command::Test => ci::run(),
     }
 }

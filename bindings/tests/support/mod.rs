@@ -61,7 +61,13 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn bindgen(library: &Path, language: &str, out_dir: &Path) {
     let status = Command::new(env!("CARGO_BIN_EXE_uniffi-bindgen"))
         .current_dir(workspace())
-        .args(["generate", "--no-format", "--language", language, "--out-dir"])
+        .args([
+            "generate",
+            "--no-format",
+            "--language",
+            language,
+            "--out-dir",
+        ])
         .arg(out_dir)
         .arg(library)
         .stdout(Stdio::null())
