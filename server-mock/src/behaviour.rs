@@ -73,6 +73,11 @@ pub(crate) const TOKEN_ID_MISSING: MockError =
 pub(crate) const PASSKEY_NOT_FOUND: MockError =
     MockError::fixed(5, Some("MOCK-tkn02"), "Errors.User.WebAuthN.NotFound");
 
+/// The header naming the organisation a call acts in.
+pub(crate) const ORG_HEADER: http::HeaderName = http::HeaderName::from_static("x-zitadel-orgid");
+/// The caller's deadline on gRPC and gRPC-web.
+pub(crate) const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
 /// The longest token accepted as well-formed.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tonic::metadata::{Ascii, MetadataKey};
 use tonic::{Request, Response, Status};
 use zitadel_passkey::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessRequest,
@@ -14,7 +15,7 @@ use zitadel_passkey::proto::zitadel::auth::v1::{
     SendMyPasswordlessLinkRequest, SendMyPasswordlessLinkResponse,
 };
 
-use crate::behaviour::{CallInfo, Caller};
+use crate::behaviour::{CallInfo, Caller, GRPC_TIMEOUT};
 use crate::proto::zitadel::auth::v1::auth_service_server::{AuthService, AuthServiceServer};
 use crate::state::Shared;
 
@@ -25,22 +26,33 @@ pub(crate) const MAX_MESSAGE_SIZE: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcService {
     shared: Arc<Shared>,
+    /// `authorization` and `x-zitadel-orgid`.
+    keys: (MetadataKey<Ascii>, MetadataKey<Ascii>),
 }
 
 /// The tonic server with our message-size limit and deadlines.
 pub(crate) fn server(shared: Arc<Shared>) -> Deadline<AuthServiceServer<GrpcService>> {
     Deadline(
-        AuthServiceServer::new(GrpcService { shared })
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(4 * 1024 * 1024),
+        AuthServiceServer::new(GrpcService {
+            shared,
+            keys: (
+                MetadataKey::from_static("authorization"),
+                MetadataKey::from_static("x-zitadel-orgid"),
+            ),
+        })
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(4 * 1024 * 1024),
     )
 }
 
-fn caller<T>(request: &Request<T>) -> Caller<'_> {
-    let metadata = request.metadata();
-    Caller {
-        authorization: metadata.get("authorization").map(|v| v.as_bytes()),
-        org_id: metadata.get("x-zitadel-orgid").map(|v| v.as_bytes()),
+impl GrpcService {
+    fn caller<'a, T>(&self, request: &'a Request<T>) -> Caller<'a> {
+        // Keys made once: looking metadata up by `&str` parses the name on every call.
+        let metadata = request.metadata();
+        Caller {
+            authorization: metadata.get(&self.keys.0).map(|v| v.as_bytes()),
+            org_id: metadata.get(&self.keys.1).map(|v| v.as_bytes()),
+        }
     }
 }
 
@@ -100,7 +112,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let timeout = request
             .headers()
-            .get("grpc-timeout")
+            .get(GRPC_TIMEOUT)
             .and_then(|v| parse_grpc_timeout(v.as_bytes()));
         let future = self.0.call(request.map(MessageLimit::new));
         Box::pin(async move {
@@ -123,7 +135,7 @@ impl AuthService for GrpcService {
     ) -> Result<Response<ListMyPasswordlessResponse>, Status> {
         delay(&request).await;
         self.shared
-            .list_my_passwordless(info(&request), caller(&request))
+            .list_my_passwordless(info(&request), self.caller(&request))
             .map(Response::new)
             .map_err(|e| e.to_status())
     }
@@ -134,7 +146,7 @@ impl AuthService for GrpcService {
     ) -> Result<Response<AddMyPasswordlessLinkResponse>, Status> {
         delay(&request).await;
         self.shared
-            .add_my_passwordless_link(info(&request), caller(&request))
+            .add_my_passwordless_link(info(&request), self.caller(&request))
             .map(Response::new)
             .map_err(|e| e.to_status())
     }
@@ -145,7 +157,7 @@ impl AuthService for GrpcService {
     ) -> Result<Response<SendMyPasswordlessLinkResponse>, Status> {
         delay(&request).await;
         self.shared
-            .send_my_passwordless_link(info(&request), caller(&request))
+            .send_my_passwordless_link(info(&request), self.caller(&request))
             .map(Response::new)
             .map_err(|e| e.to_status())
     }
@@ -158,7 +170,7 @@ impl AuthService for GrpcService {
         self.shared
             .remove_my_passwordless(
                 info(&request),
-                caller(&request),
+                self.caller(&request),
                 &request.get_ref().token_id,
             )
             .map(Response::new)

@@ -64,7 +64,7 @@
 //!
 //! Request messages and REST bodies over 64 KiB get RESOURCE_EXHAUSTED (REST: 413). HTTP/2 allows
 //! 256 concurrent streams per connection and has reset-flood protection on. The journal keeps the
-//! last 100 000 calls; at most 100 000 codes are live (the oldest go first).
+//! last 10 000 calls; at most 10 000 codes are live (the oldest go first).
 
 pub mod admin;
 pub mod behaviour;

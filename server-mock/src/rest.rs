@@ -20,7 +20,7 @@ use zitadel_passkey::proto::zitadel::auth::v1::{
     SendMyPasswordlessLinkRequest,
 };
 
-use crate::behaviour::{CallInfo, Caller, Outcome};
+use crate::behaviour::{CallInfo, Caller, ORG_HEADER, Outcome};
 use crate::error::MockError;
 use crate::grpc::MAX_MESSAGE_SIZE;
 use crate::routes::match_template;
@@ -134,10 +134,7 @@ async fn rest_call(shared: Arc<Shared>, rule: &'static HttpRule, request: Reques
             .headers
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes),
-        org_id: parts
-            .headers
-            .get("x-zitadel-orgid")
-            .map(HeaderValue::as_bytes),
+        org_id: parts.headers.get(ORG_HEADER).map(HeaderValue::as_bytes),
     };
     let body = match read_body(body).await {
         Ok(body) => body,

@@ -18,7 +18,9 @@ use tonic::body::Body;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
 
-use crate::behaviour::{CallInfo, Origin, Outcome};
+use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
+
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
 
@@ -116,13 +118,13 @@ impl App {
 
         let fault = self.shared.take_fault(method, transport);
         let mut entry = JournalEntry {
-            time: self.shared.clock.now(),
+            time: std::time::UNIX_EPOCH,
             transport,
             http_version: version_name(request.version()),
             method,
             org_id: request
                 .headers()
-                .get("x-zitadel-orgid")
+                .get(ORG_HEADER)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             code: None,
             error_id: None,
@@ -142,12 +144,14 @@ impl App {
             // Slept in the handler, so that a deadline (`grpc-timeout`) can cut it short.
             Some(FaultKind::Delay(d)) => delay = Some(d),
             Some(FaultKind::DropBeforeHandler) => {
+                entry.time = self.shared.clock.now();
                 self.shared.record(entry);
                 kill.notify_one();
                 return std::future::pending().await;
             }
             Some(FaultKind::DropAfterHandler) => drop_after = true,
             Some(FaultKind::ProxyStatus(status)) => {
+                entry.time = self.shared.clock.now();
                 self.shared.record(entry);
                 return proxy_response(status);
             }
@@ -208,7 +212,7 @@ fn version_name(version: Version) -> &'static str {
 fn outcome_of(response: &Response<Body>) -> Option<Outcome> {
     let code = response
         .headers()
-        .get("grpc-status")
+        .get(GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())?;
     Some(Outcome {

@@ -18,10 +18,11 @@ use crate::journal::{JournalEntry, Transport, serialize_time};
 
 /// The org of users derived from tokens in non-strict mode.
 pub const DEFAULT_ORG_ID: &str = "165947650742997249";
-/// At most this many journal entries are kept (the oldest go first).
-pub const JOURNAL_CAPACITY: usize = 100_000;
+/// At most this many journal entries are kept (the oldest go first), so that a load test
+/// neither grows the mock without bound nor makes it slower.
+pub const JOURNAL_CAPACITY: usize = 10_000;
 /// At most this many codes are live at once (the oldest are removed first).
-pub const CODE_CAPACITY: usize = 100_000;
+pub const CODE_CAPACITY: usize = 10_000;
 /// Wrong tries after which a code is removed.
 pub const MAX_CODE_ATTEMPTS: u32 = 3;
 /// Alphabet of one-time codes.
