@@ -178,6 +178,12 @@ pub fn all() -> Vec<Scenario> {
             every,
             resilience::deadline_travels
         ),
+        row!(
+            "journal/abandoned-call",
+            ADMIN,
+            every,
+            resilience::journal_abandoned
+        ),
         row!("fault/error-codes", ADMIN, every, faults::error_codes),
         row!("fault/delay", ADMIN, every, faults::delay),
         row!(
