@@ -109,6 +109,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                     Json(faults)
                 }
             })
+            .delete({
+                let s = s.clone();
+                move || async move {
+                    s.clear_faults();
+                    StatusCode::NO_CONTENT
+                }
+            })
         })
         .route("/clock/advance", {
             let s = s.clone();

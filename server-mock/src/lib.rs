@@ -52,6 +52,7 @@
 //! | `GET /__mock/outbox` | links SendMyPasswordlessLink "e-mailed" ([`OutboxMessage`]) |
 //! | `POST /__mock/faults` `{"kind", ...}` | scripts a fault (201), see below |
 //! | `GET /__mock/faults` | pending faults |
+//! | `DELETE /__mock/faults` | drops every pending fault (204) |
 //! | `POST /__mock/clock/advance` `{"seconds"}` | moves the mock's clock forward (expires codes) |
 //! | `POST /__mock/reset` | back to the start: configured users only, RNG re-seeded, journal, codes, outbox and faults cleared |
 //!
@@ -315,6 +316,11 @@ impl MockServer {
     /// Scripts a fault for the next matching calls.
     pub fn push_fault(&self, fault: Fault) {
         self.shared.push_fault(fault);
+    }
+
+    /// Drops every pending fault.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
     }
 
     /// Faults pushed and not used up yet, in order.

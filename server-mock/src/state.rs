@@ -365,6 +365,12 @@ impl Shared {
         Some(taken)
     }
 
+    pub fn clear_faults(&self) {
+        let mut faults = lock(&self.faults);
+        faults.clear();
+        self.fault_count.store(0, Ordering::Release);
+    }
+
     pub fn faults(&self) -> Vec<Fault> {
         lock(&self.faults).iter().cloned().collect()
     }
@@ -373,10 +379,7 @@ impl Shared {
     pub fn reset(&self) {
         *self.state() = State::new(&self.config);
         lock(&self.journal).clear();
-        let mut faults = lock(&self.faults);
-        faults.clear();
-        self.fault_count.store(0, Ordering::Release);
-        drop(faults);
+        self.clear_faults();
         self.clock.reset();
     }
 

@@ -294,4 +294,22 @@ async fn faults_through_the_admin_api() {
     assert_eq!(attempt(&mock, Via::JsonH1).await, Seen::Answer(0));
     assert_eq!(attempt(&mock, Via::JsonH1).await, Seen::Dropped);
     assert_eq!(attempt(&mock, Via::JsonH1).await, Seen::Dropped);
+    // DELETE drops what is left.
+    assert_eq!(
+        post(r#"{"kind":"proxy_status","times":5}"#).await.status,
+        201
+    );
+    let reply = send(
+        addr,
+        Version::HTTP_11,
+        Method::DELETE,
+        "/__mock/faults",
+        &[],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 204);
+    assert!(mock.pending_faults().is_empty());
+    assert_eq!(attempt(&mock, Via::JsonH1).await, Seen::Answer(0));
 }
