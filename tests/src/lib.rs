@@ -5,7 +5,8 @@
 //! Run it with `cargo xtask contract` (or `cargo test -p contract-tests`); it prints a matrix with
 //! one row per scenario and the columns `grpc`, `grpc-web` and `json`, and fails if any cell
 //! failed. Options (after `--`): `--seed N` (the mocks' seed), `--only TEXT` (scenarios whose name
-//! contains TEXT), `--list`.
+//! contains TEXT), `--list`, `--live-against-mock` (without `ZITADEL_URL`, run the live rows
+//! against a strict in-process mock: a self-test of the live code path).
 
 pub mod ctx;
 pub mod matrix;
@@ -40,6 +41,9 @@ pub struct Options {
     pub only: Option<String>,
     /// List the scenarios and exit.
     pub list: bool,
+    /// Run the live rows against an in-process strict mock when `ZITADEL_URL` is not set (a
+    /// self-test of the live code path, not a substitute for a real instance).
+    pub live_against_mock: bool,
     /// libtest's `--ignored`: run only ignored tests, of which the suite has none.
     pub ignored_only: bool,
 }
@@ -55,6 +59,7 @@ impl Options {
             only: None,
             list: false,
             ignored_only: false,
+            live_against_mock: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -66,6 +71,7 @@ impl Options {
                 "--only" => options.only = Some(args.next().ok_or("--only needs a value")?),
                 "--list" => options.list = true,
                 "--ignored" => options.ignored_only = true,
+                "--live-against-mock" => options.live_against_mock = true,
                 // libtest options with a separate value, passed by `cargo test --workspace -- ...`.
                 "--test-threads" | "--skip" | "--format" | "--color" | "--logfile"
                 | "--shuffle-seed" | "-Z" => {
@@ -150,7 +156,22 @@ pub async fn run(scenarios: &[Scenario], options: &Options) -> Matrix {
             cells,
         });
     }
-    let live = live_target();
+    // Kept alive while the live rows run.
+    let mut stand_in = None;
+    let mut live = live_target();
+    if live.is_none() && options.live_against_mock {
+        match ctx::standard_builder(options.seed).start().await {
+            Ok(mock) => {
+                live = Some(Target::Live {
+                    url: mock.uri(),
+                    token: ctx::TOKEN_A.to_owned(),
+                });
+                eprintln!("live rows run against a stand-in mock at {}", mock.uri());
+                stand_in = Some(mock);
+            }
+            Err(error) => eprintln!("could not start the stand-in mock: {error}"),
+        }
+    }
     for scenario in scenarios {
         let name = format!("live/{}", scenario.name);
         let cells = match (&live, scenario.needs) {
@@ -163,6 +184,7 @@ pub async fn run(scenarios: &[Scenario], options: &Options) -> Matrix {
         report(&name, &cells);
         matrix.push(Row { name, cells });
     }
+    drop(stand_in);
     matrix
 }
 
