@@ -1,4 +1,7 @@
 //! Which RPC a request is, from its gRPC path or its REST route (the generated HTTP rule table).
+//!
+//! The front end needs the RPC name before routing (for faults and the journal), so it matches
+//! the rule templates itself; axum's router, built from the same table, then routes the call.
 
 use std::borrow::Cow;
 

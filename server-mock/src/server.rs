@@ -117,23 +117,26 @@ impl App {
         };
 
         let fault = self.shared.take_fault(method, transport);
-        let mut entry = JournalEntry {
-            time: std::time::UNIX_EPOCH,
-            transport,
-            http_version: version_name(request.version()),
-            method,
-            org_id: request
-                .headers()
-                .get(ORG_HEADER)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            code: None,
-            error_id: None,
-            token_fingerprint: request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-                .map(|t| token_fingerprint(&String::from_utf8_lossy(t))),
-            fault: fault.as_ref().map(|f| f.kind().name()),
+        let mut entry = Journaled {
+            shared: &self.shared,
+            entry: Some(JournalEntry {
+                time: std::time::UNIX_EPOCH,
+                transport,
+                http_version: version_name(request.version()),
+                method,
+                org_id: request
+                    .headers()
+                    .get(ORG_HEADER)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                code: None,
+                error_id: None,
+                token_fingerprint: request
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+                    .map(|t| token_fingerprint(&String::from_utf8_lossy(t))),
+                fault: fault.as_ref().map(|f| f.kind().name()),
+            }),
         };
         let mut injected = None;
         let mut delay = None;
@@ -144,15 +147,13 @@ impl App {
             // Slept in the handler, so that a deadline (`grpc-timeout`) can cut it short.
             Some(FaultKind::Delay(d)) => delay = Some(d),
             Some(FaultKind::DropBeforeHandler) => {
-                entry.time = self.shared.clock.now();
-                self.shared.record(entry);
+                entry.record(None);
                 kill.notify_one();
                 return std::future::pending().await;
             }
             Some(FaultKind::DropAfterHandler) => drop_after = true,
             Some(FaultKind::ProxyStatus(status)) => {
-                entry.time = self.shared.clock.now();
-                self.shared.record(entry);
+                entry.record(None);
                 return proxy_response(status);
             }
         }
@@ -166,18 +167,41 @@ impl App {
             outcome: outcome.clone(),
         });
         let response = self.route(transport, request).await;
-        let outcome = outcome.get().cloned().or_else(|| outcome_of(&response));
-        if let Some(outcome) = outcome {
-            entry.code = Some(outcome.code);
-            entry.error_id = outcome.error_id;
-        }
-        entry.time = self.shared.clock.now();
-        self.shared.record(entry);
+        entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {
             kill.notify_one();
             return std::future::pending().await;
         }
         response
+    }
+}
+
+/// A journal entry that is written exactly once: with the outcome, or, if the call is dropped
+/// before it has one (the client went away), as CANCELLED.
+struct Journaled<'a> {
+    shared: &'a Shared,
+    entry: Option<JournalEntry>,
+}
+
+impl Journaled<'_> {
+    fn record(&mut self, outcome: Option<Outcome>) {
+        if let Some(mut entry) = self.entry.take() {
+            if let Some(outcome) = outcome {
+                entry.code = Some(outcome.code);
+                entry.error_id = outcome.error_id;
+            }
+            entry.time = self.shared.clock.now();
+            self.shared.record(entry);
+        }
+    }
+}
+
+impl Drop for Journaled<'_> {
+    fn drop(&mut self) {
+        self.record(Some(Outcome {
+            code: 1,
+            error_id: None,
+        }));
     }
 }
 

@@ -313,3 +313,38 @@ async fn faults_through_the_admin_api() {
     assert!(mock.pending_faults().is_empty());
     assert_eq!(attempt(&mock, Via::JsonH1).await, Seen::Answer(0));
 }
+
+#[tokio::test]
+async fn a_call_the_client_abandons_is_journaled_as_cancelled() {
+    let mock = MockServer::start().await.unwrap();
+    mock.push_fault(Fault::delay(Duration::from_secs(30)));
+    let addr = mock.local_addr();
+    let call = tokio::spawn(async move {
+        send(
+            addr,
+            Version::HTTP_11,
+            Method::POST,
+            REST_ADD,
+            &[("authorization", "Bearer t")],
+            "{}",
+        )
+        .await
+    });
+    while !mock.pending_faults().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    call.abort();
+    let _ = call.await;
+    let mut journal = mock.journal();
+    for _ in 0..500 {
+        if !journal.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        journal = mock.journal();
+    }
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].code, Some(1), "CANCELLED");
+    assert_eq!(journal[0].fault, Some("delay"));
+    assert!(mock.live_codes().is_empty(), "the handler never ran");
+}

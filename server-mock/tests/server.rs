@@ -235,7 +235,7 @@ async fn dropping_the_handle_stops_the_server() {
     let addr = mock.local_addr();
     drop(mock);
     let mut refused = false;
-    for _ in 0..100 {
+    for _ in 0..500 {
         if tokio::net::TcpStream::connect(addr).await.is_err() {
             refused = true;
             break;
