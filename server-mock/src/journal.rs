@@ -62,8 +62,9 @@ pub struct JournalEntry {
     pub method: &'static str,
     /// The `x-zitadel-orgid` header, if sent.
     pub org_id: Option<String>,
-    /// The gRPC status code answered (`0` for OK); `None` when no status was sent
-    /// (the connection was dropped or a "proxy" answered).
+    /// The gRPC status code answered (`0` for OK; for REST the code of the JSON status);
+    /// `1` (CANCELLED) when the client went away before the answer; `None` when no status
+    /// was sent (a drop fault or a "proxy" answered).
     pub code: Option<i32>,
     /// ZITADEL's error id of the answer, if any.
     pub error_id: Option<String>,
