@@ -420,6 +420,13 @@ impl Client {
         id: &str,
         options: CallOptions,
     ) -> Result<ObjectDetails, Error> {
+        // Checked here so every transport answers alike: over REST an empty ID would turn the
+        // path into `.../passwordless/`, which no route matches.
+        if id.trim().is_empty() {
+            return Err(
+                Error::config("the passkey ID to remove is empty").with_transport(self.transport())
+            );
+        }
         let response = self
             .call(
                 "RemoveMyPasswordless",

@@ -27,7 +27,7 @@ use crate::proto::zitadel::v1::ObjectDetails;
 /// assert_eq!(link.expires_in().as_secs(), 3600);
 /// assert!(!format!("{link} {link:?}").contains("kFfsO8OizZPS"));
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct PasskeyLink {
     raw: AddMyPasswordlessLinkResponse,
     details: ObjectDetails,
@@ -88,6 +88,14 @@ impl PasskeyLink {
     /// The response as received.
     pub fn into_raw(self) -> AddMyPasswordlessLinkResponse {
         self.raw
+    }
+}
+
+/// Two links are equal when the server sent the same response. [`expires_at`](Self::expires_at)
+/// is left out: it depends on when the response arrived, not on what the server said.
+impl PartialEq for PasskeyLink {
+    fn eq(&self, other: &PasskeyLink) -> bool {
+        self.raw == other.raw
     }
 }
 

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey::{
-    BoxFuture, CallMetadata, CallOptions, Client, Code, Error, RetryPolicy, Secret, Stub,
-    TokenProvider, Transport,
+    BoxFuture, CallMetadata, CallOptions, Client, Code, Error, PasskeyLink, RetryPolicy, Secret,
+    Stub, TokenProvider, Transport,
 };
 
 type Reply = Box<dyn FnOnce(&CallMetadata) -> Result<AddMyPasswordlessLinkResponse, Error> + Send>;
@@ -442,4 +442,38 @@ fn builder_refuses_plain_http_to_remote_hosts_and_unknown_schemes() {
             .unwrap();
         assert_eq!(client.transport(), transport);
     }
+}
+
+#[tokio::test]
+async fn an_empty_passkey_id_is_refused_before_sending() {
+    let stub = fake(|_| Err(Error::new(Code::Internal, "unused")));
+    let client = Client::from_stub(stub);
+    for id in ["", "  "] {
+        let error = client.remove_passkey(id).await.unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument, "{id:?}");
+        assert!(error.is_not_sent(), "{id:?}");
+    }
+    // A non-empty ID reaches the stub (whose fake answers UNIMPLEMENTED).
+    let error = client.remove_passkey("1").await.unwrap_err();
+    assert_eq!(error.code(), Code::Unimplemented);
+}
+
+#[test]
+fn links_are_equal_when_the_server_sent_the_same_response() {
+    let raw = AddMyPasswordlessLinkResponse {
+        link: "https://acme.com/ui/login/login/passwordless/init?userID=1&orgID=2&codeID=3&code=abcdefghijkl".into(),
+        expiration: Some(zitadel_passkey::wkt::Duration::from_secs(3600).unwrap()),
+        details: None,
+    };
+    let first = PasskeyLink::try_from(raw.clone()).unwrap();
+    std::thread::sleep(Duration::from_millis(2));
+    let second = PasskeyLink::try_from(raw.clone()).unwrap();
+    assert_ne!(first.expires_at(), second.expires_at());
+    assert_eq!(first, second);
+    let other = PasskeyLink::try_from(AddMyPasswordlessLinkResponse {
+        link: raw.link.replace("code=abcdefghijkl", "code=mnopqrstuvwx"),
+        ..raw
+    })
+    .unwrap();
+    assert_ne!(first, other);
 }

@@ -195,5 +195,15 @@ pub async fn remove_empty_id(ctx: Ctx) -> Result<()> {
         "the error for an empty ID over {} and over grpc",
         ctx.transport
     );
+    ensure_eq!(
+        here.code(),
+        Code::InvalidArgument,
+        "the code for an empty ID"
+    );
+    ensure_eq!(
+        here.is_not_sent(),
+        true,
+        "an empty ID is refused before sending"
+    );
     Ok(())
 }
