@@ -9,10 +9,19 @@ use crate::token::{Foreign, TokenProvider};
 use crate::{CancellationToken, PasskeyError};
 
 /// A client of ZITADEL's passkey-link API. Build one per endpoint and share it: calls may
-/// run concurrently and reuse its connections.
+/// run concurrently and reuse its connections. Its string form shows the config, never the
+/// token.
 #[derive(Debug, uniffi::Object)]
+#[uniffi::export(Debug, Display)]
 pub struct PasskeyClient {
     inner: zitadel_passkey::Client,
+}
+
+/// The SDK client's `Debug`, which shows a static token as `***`.
+impl std::fmt::Display for PasskeyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.inner)
+    }
 }
 
 impl PasskeyClient {

@@ -99,6 +99,7 @@ suspend fun addSendListRemoveOnEveryTransport() {
         check(details.resourceOwner == ORG_ID && details.sequence > 0UL && details.creationDate != null && details.changeDate == null) { "$details" }
         check(link.toString().contains("code=***")) { link.toString() }
         check(link.toString() == link.redactedUrl())
+        check(c.toString().contains("static token (***)")) { c.toString() }
         assertHidden(link.toString(), details.toString(), c.toString(), "$link", secrets = listOf(code, TOKEN))
 
         val sent = c.sendPasskeyLink()

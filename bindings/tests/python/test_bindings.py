@@ -102,6 +102,7 @@ class Bindings(unittest.IsolatedAsyncioTestCase):
                 # Neither the code nor the token in any string form.
                 self.assertIn("code=***", str(link))
                 self.assertEqual(str(link), link.redacted_url())
+                self.assertIn("PasskeyClient", repr(c))
                 self.assert_hidden(str(link), repr(link), str(details), str(c), repr(c), secrets=[code, TOKEN])
 
                 sent = await c.send_passkey_link()

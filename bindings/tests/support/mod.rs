@@ -26,21 +26,22 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The debug cdylib cargo built along with this test (target/debug), unstripped as bindgen
-/// needs it.
+/// The debug cdylib cargo built along with this test, unstripped as bindgen needs it.
+///
+/// It is the one in `target/<profile>/deps/`, beside the test binary: `cargo test` builds the
+/// library's crate types there but copies them up to `target/<profile>/` only on `cargo build`,
+/// so the copy up there can be stale.
 pub fn cdylib() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    // target/debug/deps/<test>-<hash> -> target/debug
-    let dir = exe
+    let deps = exe
         .parent()
-        .and_then(Path::parent)
         .expect("the test runs from target/<profile>/deps");
     let name = format!(
         "{}zitadel_passkey_ffi{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
-    let path = dir.join(&name);
+    let path = deps.join(&name);
     assert!(
         path.is_file(),
         "{} is missing: cargo builds it with the tests",
