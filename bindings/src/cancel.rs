@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-/// Cancels the calls it was passed to (in [`CallOptions`](crate::CallOptions)), at once or
+/// Cancels the calls it was passed to (in `CallOptions`), at once or
 /// later. A call given a token that is already cancelled fails at once with
-/// [`PasskeyError::Cancelled`](crate::PasskeyError::Cancelled). One token can serve many calls.
+/// a `Cancelled` error. One token can serve many calls.
 #[derive(Debug, uniffi::Object)]
 pub struct CancellationToken {
     cancelled: watch::Sender<bool>,
@@ -29,7 +29,7 @@ impl CancellationToken {
         self.cancelled.send_replace(true);
     }
 
-    /// Whether [`cancel`](Self::cancel) was called.
+    /// Whether `cancel` was called.
     pub fn is_cancelled(&self) -> bool {
         *self.cancelled.borrow()
     }

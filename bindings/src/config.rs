@@ -39,7 +39,7 @@ impl From<zitadel_passkey::Transport> for Transport {
 }
 
 /// How to reach ZITADEL. Credentials are passed separately, to the constructors of
-/// [`PasskeyClient`](crate::PasskeyClient), so that no string form of this record shows them.
+/// `PasskeyClient`, so that no string form of this record shows them.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ClientConfig {
     /// The instance, e.g. `https://my-instance.zitadel.cloud` (`http://` only to loopback

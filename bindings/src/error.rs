@@ -80,7 +80,7 @@ pub enum PasskeyError {
         /// What went wrong.
         description: String,
     },
-    /// The call was cancelled with its [`CancellationToken`](crate::CancellationToken). A
+    /// The call was cancelled with its `CancellationToken`. A
     /// cancelled add may or may not have created a link.
     Cancelled {
         /// The gRPC status code (1, `CANCELLED`).
@@ -239,8 +239,8 @@ impl fmt::Display for PasskeyError {
 
 impl std::error::Error for PasskeyError {}
 
-/// What a [`TokenProvider`](crate::TokenProvider) implementation throws when it has no token.
-/// The call then fails with [`PasskeyError::Unauthenticated`] without sending anything.
+/// What a `TokenProvider` implementation throws when it has no token.
+/// The call then fails with an `Unauthenticated` error without sending anything.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
 pub enum TokenProviderError {
     /// No token could be had.

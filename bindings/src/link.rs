@@ -9,7 +9,7 @@ use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;
 /// A one-time passkey registration link.
 ///
 /// Its string form (`toString()` in Kotlin, `str()`/`repr()` in Python, `description` in
-/// Swift) shows the link with the code as `***`; only [`url`](Self::url) gives the code out.
+/// Swift) shows the link with the code as `***`; only `url()` gives the code out.
 /// (An object rather than a record: a Kotlin data class's `toString` would print every field.)
 #[derive(uniffi::Object)]
 #[uniffi::export(Debug, Display)]

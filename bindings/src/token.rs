@@ -11,8 +11,8 @@ use crate::TokenProviderError;
 ///
 /// `token(refresh)` is called before each call; `refresh` is `true` when ZITADEL has just
 /// rejected the previous token (`UNAUTHENTICATED`): return a new one then, not a cached one.
-/// The call is retried once with it. Throw [`TokenProviderError::Failed`] when there is no
-/// token; the call then fails with `PasskeyError::Unauthenticated` and sends nothing.
+/// The call is retried once with it. Throw `TokenProviderError.Failed` when there is no
+/// token; the call then fails with an `Unauthenticated` error and sends nothing.
 ///
 /// Kotlin: `suspend fun token(refresh: Boolean): String`; Swift:
 /// `func token(refresh: Bool) async throws -> String`; Python: `async def token(self, refresh)`.

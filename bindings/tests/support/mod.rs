@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -82,8 +83,11 @@ pub fn skip(reason: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("{reason} (CI is set, so this is a failure, not a skip; run .ci/install-tools)");
     }
-    println!("SKIPPED: {reason} (run .ci/install-tools)");
-    eprintln!("SKIPPED: {reason} (run .ci/install-tools)");
+    // Straight to stderr: libtest captures `println!` and `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {reason} (run .ci/install-tools)"
+    );
 }
 
 /// Whether `program args...` runs and exits successfully.
