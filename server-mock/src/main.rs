@@ -159,27 +159,22 @@ async fn builder(args: Args) -> anyhow::Result<MockServerBuilder> {
     Ok(builder)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stop_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (not when
+/// the future is first polled), so a signal right after the "listening" line is not lost.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 #[tokio::main]
@@ -202,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
         writeln!(stdout, "listening on {}", server.uri())?;
         stdout.flush()?;
     }
-    stop_signal().await;
+    stop.await;
     tracing::info!("stopping");
     server.shutdown().await;
     Ok(())
