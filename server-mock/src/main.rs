@@ -187,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
+    let stop = stop_signal().context("cannot install the signal handlers")?;
     let server = builder(args)
         .await?
         .start()
