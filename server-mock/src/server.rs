@@ -19,16 +19,14 @@ use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
 
 use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
-
-const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
-
 use crate::journal::{JournalEntry, Transport, token_fingerprint};
 use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
 use crate::state::Shared;
 
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 /// How long shutdown waits for in-flight calls before closing connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a TLS handshake may take.
