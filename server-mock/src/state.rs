@@ -331,6 +331,16 @@ impl Shared {
     }
 
     pub fn record(&self, entry: JournalEntry) {
+        tracing::debug!(
+            method = entry.method,
+            transport = entry.transport.as_str(),
+            http_version = entry.http_version,
+            code = ?entry.code,
+            error_id = ?entry.error_id,
+            fault = ?entry.fault,
+            token = ?entry.token_fingerprint,
+            "call"
+        );
         let mut journal = lock(&self.journal);
         if journal.len() >= JOURNAL_CAPACITY {
             journal.pop_front();
