@@ -221,19 +221,30 @@ fn swift(root: &Path, bindgen: &Path, cdylib: &Path, built: &Path, dir: &Path) -
         println!("skipped: compiling the Swift sources (no Swift toolchain: swiftc not on PATH)");
         return Ok(());
     }
-    let modulemap = include.join("module.modulemap");
-    let status = Command::new("swiftc")
-        .arg("-typecheck")
-        .arg("-Xcc")
-        .arg(format!("-fmodule-map-file={}", modulemap.display()))
+    // The generated module first, then the README example that imports it.
+    let module = Command::new("swiftc")
+        .args(["-emit-module", "-module-name", "ZitadelPasskey"])
+        .arg("-emit-module-path")
+        .arg(dir.join("ZitadelPasskey.swiftmodule"))
         .arg("-I")
         .arg(&include)
         .arg(sources.join("ZitadelPasskey.swift"))
+        .status()
+        .context("running swiftc")?;
+    if !module.success() {
+        bail!("the generated Swift sources do not compile");
+    }
+    let example = Command::new("swiftc")
+        .arg("-typecheck")
+        .arg("-I")
+        .arg(&include)
+        .arg("-I")
+        .arg(dir)
         .arg(root.join("bindings/tests/swift/ReadmeExample.swift"))
         .status()
         .context("running swiftc")?;
-    if !status.success() {
-        bail!("the generated Swift sources do not type-check");
+    if !example.success() {
+        bail!("the README's Swift example does not type-check");
     }
     println!("Swift sources and the README example type-check");
     Ok(())
