@@ -1,5 +1,5 @@
 //! `zitadel-passkey`: get a one-time passkey registration link (and its QR code) from ZITADEL or
-//! the embedded mock. See `zitadel-passkey --help` and `cli/README.md`.
+//! the embedded mock. See `zitadel-passkey --help` and the README.
 
 mod args;
 mod failure;

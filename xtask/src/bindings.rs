@@ -154,7 +154,7 @@ fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Pat
     if targets.is_empty() || !has_ndk {
         println!(
             "skipped: Android jniLibs (needs cargo-ndk, the Android NDK and `rustup target add {}`; \
-             steps in bindings/README.md, section Android)",
+             steps in README.md, section Android)",
             ANDROID_ABIS.map(|(_, t)| t).join(" ")
         );
         return Ok(());

@@ -40,7 +40,8 @@ enum Command {
         #[arg(value_enum)]
         languages: Vec<bindings::Language>,
     },
-    /// Run every check CI runs: fmt, codegen --check, clippy, tests, docs, cargo audit.
+    /// Run every check CI runs: fmt, codegen --check, clippy, tests (contract matrix and binding
+    /// tests included), docs, bindings packages, cargo audit.
     Test,
 }
 

@@ -179,14 +179,14 @@ pub fn run(what: &str, mut command: Command, limit: Duration) {
     }
 }
 
-/// Fails unless `README.md` in bindings/ holds `snippet` (a file the test runs) verbatim.
+/// Fails unless the top-level `README.md` holds `snippet` (a file the test runs) verbatim.
 pub fn assert_readme_shows(snippet: &Path) {
-    let readme = std::fs::read_to_string(workspace().join("bindings/README.md"))
-        .expect("read bindings/README.md");
+    let readme = std::fs::read_to_string(workspace().join("README.md"))
+        .expect("read README.md");
     let code = std::fs::read_to_string(snippet).expect("read the snippet");
     assert!(
         readme.contains(code.trim()),
-        "bindings/README.md must show {} verbatim",
+        "README.md must show {} verbatim",
         snippet.display()
     );
 }
