@@ -181,8 +181,7 @@ pub fn run(what: &str, mut command: Command, limit: Duration) {
 
 /// Fails unless the top-level `README.md` holds `snippet` (a file the test runs) verbatim.
 pub fn assert_readme_shows(snippet: &Path) {
-    let readme = std::fs::read_to_string(workspace().join("README.md"))
-        .expect("read README.md");
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("read README.md");
     let code = std::fs::read_to_string(snippet).expect("read the snippet");
     assert!(
         readme.contains(code.trim()),
