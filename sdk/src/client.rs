@@ -478,7 +478,8 @@ impl Client {
     ) -> Result<Resp, Error> {
         let inner = &*self.inner;
         let timeout = options.timeout.or(inner.timeout);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A deadline past what the clock can represent (say `Duration::MAX`) is no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let retry = options.retry.as_ref().unwrap_or(&inner.retry);
         let org_id = options.org_id.or_else(|| inner.org_id.clone());
         let accept_language = options
@@ -538,7 +539,9 @@ impl Client {
             }
             let backoff = retry.backoff(number);
             if let Some(deadline) = deadline
-                && Instant::now() + backoff >= deadline
+                && Instant::now()
+                    .checked_add(backoff)
+                    .is_none_or(|resume| resume >= deadline)
             {
                 return Err(error);
             }

@@ -477,3 +477,42 @@ fn links_are_equal_when_the_server_sent_the_same_response() {
     .unwrap();
     assert_ne!(first, other);
 }
+
+#[tokio::test]
+async fn huge_timeouts_and_backoffs_do_not_panic() {
+    // Duration::MAX as a deadline or a backoff must not overflow the clock.
+    let stub = fake(|_| Ok(link_response()));
+    let client = Client::from_stub_with(
+        stub.clone(),
+        Client::builder("http://localhost").timeout(Duration::MAX),
+    );
+    client.add_passkey_link().await.unwrap();
+    client
+        .add_passkey_link_with(CallOptions::new().timeout(Duration::MAX))
+        .await
+        .unwrap();
+    assert_eq!(stub.attempts(), 2);
+
+    let sleep = RecordingSleep::default();
+    let stub = fake(|_| Err(Error::new(Code::Unavailable, "refused").not_sent()));
+    let client = Client::from_stub_with(
+        stub.clone(),
+        Client::builder("http://localhost")
+            .timeout(Duration::from_secs(60))
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_max_attempts(2)
+                    .with_backoff(Duration::MAX, Duration::MAX)
+                    .with_jitter(false)
+                    .with_sleep(sleep.clone()),
+            ),
+    );
+    let error = client.add_passkey_link().await.unwrap_err();
+    assert!(error.is_not_sent());
+    assert_eq!(
+        stub.attempts(),
+        1,
+        "a backoff past the deadline is not waited"
+    );
+    assert!(sleep.waits.lock().unwrap().is_empty());
+}
