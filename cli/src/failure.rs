@@ -99,6 +99,8 @@ impl Failure {
 pub(crate) fn exit_code(error: &Error) -> u8 {
     if error.is_timeout() {
         exit::NETWORK
+    } else if is_refused_locally(error) {
+        exit::USAGE
     } else if error.is_outcome_unknown() {
         exit::OUTCOME_UNKNOWN
     } else if error.is_not_sent() {
@@ -108,6 +110,14 @@ pub(crate) fn exit_code(error: &Error) -> u8 {
     } else {
         exit::API
     }
+}
+
+/// Whether the SDK refused the call before sending it because of the client's settings (a token
+/// or org ID that cannot be a header value, a bad certificate): a bad argument, not a network
+/// failure. The SDK gives such errors INVALID_ARGUMENT and marks them not sent; a failure to
+/// connect is UNAVAILABLE.
+fn is_refused_locally(error: &Error) -> bool {
+    error.is_not_sent() && error.code() == Code::InvalidArgument
 }
 
 /// The error in words: ZITADEL's known errors explained, others as the server said them.
@@ -150,6 +160,10 @@ fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
              creates a new one (an unused link expires on its own)"
         }
         exit::OUTCOME_UNKNOWN => "check the server's state before trying again",
+        exit::USAGE => {
+            "check the values of --token (or ZITADEL_TOKEN) and --org-id: they are sent as \
+             HTTP headers"
+        }
         exit::AUTH if error.code() == Code::Unauthenticated && !context.had_token => {
             "pass a token with --token or the ZITADEL_TOKEN environment variable"
         }
@@ -224,6 +238,8 @@ mod tests {
         assert_eq!(exit_code(&error), exit::OUTCOME_UNKNOWN);
         let error = Error::new(Code::DeadlineExceeded, "too slow");
         assert_eq!(exit_code(&error), exit::NETWORK);
+        let error = Error::new(Code::InvalidArgument, "bad header value").not_sent();
+        assert_eq!(exit_code(&error), exit::USAGE);
         let error = Error::new(Code::PermissionDenied, "no").with_error_id("AUTH-Bs7Ds");
         assert_eq!(exit_code(&error), exit::AUTH);
     }

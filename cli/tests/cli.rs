@@ -705,6 +705,33 @@ async fn usage_errors_exit_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_or_org_id_that_cannot_be_a_header_is_a_usage_error() {
+    // Refused by the SDK before anything is sent: a bad argument (2), not a network failure (5),
+    // and the token is not shown.
+    let mock = fixed_mock(11).await;
+    let uri = mock.uri();
+    let bad_token = format!("{TOKEN}\nx");
+    for transport in TRANSPORTS {
+        for (flag, value) in [("--token", bad_token.as_str()), ("--org-id", "a\nb")] {
+            let mut args = vec!["list", "--endpoint", &uri, "--transport", transport];
+            args.extend([flag, value]);
+            if flag == "--org-id" {
+                args.extend(["--token", TOKEN]);
+            }
+            let run = cli(&args).await;
+            run.assert_no_token();
+            assert_eq!(run.code, 2, "{transport} {flag}: {run:?}");
+            assert_eq!(run.stdout, "", "{transport} {flag}");
+            assert!(
+                !run.stderr.contains("hint: check --endpoint"),
+                "{transport} {flag}: {run:?}"
+            );
+        }
+    }
+    assert!(mock.journal().is_empty(), "nothing reached the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_documents_examples_and_exit_codes_and_hides_the_token() {
     for command in [
         vec![],
