@@ -305,3 +305,72 @@ async fn http1_keep_alive_connections_are_reused() {
             .all(|v| *v == http::Version::HTTP_11)
     );
 }
+
+/// Hands out a token and counts the refreshes asked for.
+#[derive(Debug, Default)]
+struct CountingProvider(std::sync::atomic::AtomicUsize);
+
+impl zitadel_passkey::TokenProvider for CountingProvider {
+    fn token(
+        &self,
+        refresh: bool,
+    ) -> zitadel_passkey::BoxFuture<
+        '_,
+        Result<zitadel_passkey::Secret, Box<dyn std::error::Error + Send + Sync>>,
+    > {
+        if refresh {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Box::pin(async { Ok(zitadel_passkey::Secret::new(TOKEN)) })
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_5xx_with_a_status_body_is_not_a_server_rejection() {
+    // ZITADEL's gateway answers UNAUTHENTICATED with 401 and OK never as an error; a 5xx
+    // carrying another code's body came from something in between that may have forwarded the
+    // request. It must not pass for a rejection (which would refresh the token and send again).
+    for (status, body) in [
+        (
+            502u16,
+            json!({"code": 16, "message": "Errors.Token.Invalid"}),
+        ),
+        (503, json!({"code": 16, "message": "upstream says no"})),
+        (500, json!({"code": 0, "message": "ok?"})),
+    ] {
+        let server = answering(ResponseTemplate::new(status).set_body_json(body.clone())).await;
+        let provider = std::sync::Arc::new(CountingProvider::default());
+        let client = Client::builder(server.uri())
+            .transport(Transport::Json)
+            .token_provider(provider.clone())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let error = client.add_passkey_link().await.unwrap_err();
+        assert!(error.is_outcome_unknown(), "{status} {body}: {error:?}");
+        assert_ne!(error.code(), Code::Unauthenticated, "{status} {body}");
+        assert_ne!(error.code(), Code::Ok, "{status} {body}");
+        assert_eq!(error.http_status(), Some(status));
+        assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+    // A 4xx that says OK in its body is still an error with a real code.
+    let error = add_error(ResponseTemplate::new(400).set_body_json(json!({"code": 0}))).await;
+    assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_body_never_echoes_the_code_in_the_error() {
+    let mut link_as_number = link_json();
+    link_as_number["expiration"] = json!(LINK);
+    for body in [json!(LINK), json!([LINK]), link_as_number] {
+        let error = add_error(ResponseTemplate::new(200).set_body_json(body.clone())).await;
+        assert!(error.is_outcome_unknown(), "{body}: {error:?}");
+        for text in [
+            error.to_string(),
+            format!("{error:?}"),
+            error.message().to_owned(),
+        ] {
+            assert!(!text.contains(CODE), "{body}: {text}");
+        }
+    }
+}

@@ -90,13 +90,25 @@ impl JsonStub {
         let status = response.status();
         let body = read_capped(response).await?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                Error::malformed(format!("the response is not the expected JSON: {e}"))
-                    .with_http_status(status.as_u16())
-            });
+            return serde_json::from_slice(&body)
+                .map_err(|e| decode_error(&e).with_http_status(status.as_u16()));
         }
         Err(status_error(status.as_u16(), &body))
     }
+}
+
+/// A response body that is not the expected message. serde's text for a wrong value quotes the
+/// value (which may be a link with its one-time code), so only its position is given then.
+fn decode_error(error: &serde_json::Error) -> Error {
+    let what = match error.classify() {
+        serde_json::error::Category::Data => format!(
+            "a value of the wrong type or out of range at line {} column {}",
+            error.line(),
+            error.column()
+        ),
+        _ => error.to_string(),
+    };
+    Error::malformed(format!("the response is not the expected JSON: {what}"))
 }
 
 /// Characters to escape in one path segment.
@@ -193,11 +205,21 @@ fn status_error(http_status: u16, body: &[u8]) -> Error {
         #[serde(default)]
         details: Vec<serde_json::Value>,
     }
+    // ZITADEL's gateway sends each code with the HTTP status of its table, and never OK as an
+    // error. A 5xx (or 408) whose body names another code came from something in between (that
+    // may have forwarded the request), so it is read as a proxy's answer below: above all, a
+    // body saying UNAUTHENTICATED must not pass for a rejection, which would be sent again.
+    let from_zitadel = |code: i32| {
+        code != 0
+            && (Code::from_i32(code).http_status() == http_status
+                || !(http_status >= 500 || http_status == 408))
+    };
     if let Ok(RpcStatus {
         code: Some(code),
         message,
         details,
     }) = serde_json::from_slice::<RpcStatus>(body)
+        && from_zitadel(code)
     {
         let detail = details.iter().find_map(|any| {
             let type_url = any.get("@type")?.as_str()?;
