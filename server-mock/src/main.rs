@@ -23,8 +23,10 @@ struct Args {
 
     /// A user: bearer token TOKEN belongs to user USER_ID in org ORG_ID. Repeatable.
     /// An empty USER_ID (`TOKEN=@ORG_ID`) is a token without a user.
-    #[arg(long = "user", value_name = "TOKEN=USER_ID@ORG_ID", value_parser = parse_user)]
-    users: Vec<UserSpec>,
+    // Parsed after clap (`user_specs`): clap's own error for a bad value repeats the value,
+    // which holds a token.
+    #[arg(long = "user", value_name = "TOKEN=USER_ID@ORG_ID")]
+    users: Vec<String>,
 
     /// Accept only the tokens of --user (and the config file). Without it any well-formed
     /// bearer token is accepted and mapped to a stable user derived from the token.
@@ -86,6 +88,22 @@ fn parse_user(text: &str) -> Result<UserSpec, String> {
     })
 }
 
+/// The `--user` values, or a usage error (exit 2) that names the flag's position, never its value.
+fn user_specs(values: &[String]) -> Result<Vec<UserSpec>, clap::Error> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            parse_user(value).map_err(|e| {
+                <Args as clap::CommandFactory>::command().error(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid --user value number {}: {e}", i + 1),
+                )
+            })
+        })
+        .collect()
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
@@ -108,7 +126,7 @@ fn check_origin(origin: &str) -> anyhow::Result<String> {
     Ok(origin.trim_end_matches('/').to_owned())
 }
 
-async fn builder(args: Args) -> anyhow::Result<MockServerBuilder> {
+async fn builder(args: Args, users: Vec<UserSpec>) -> anyhow::Result<MockServerBuilder> {
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -131,7 +149,7 @@ async fn builder(args: Args) -> anyhow::Result<MockServerBuilder> {
     let mut builder = MockServer::builder()
         .listen(addr)
         .strict(args.strict || file.strict.unwrap_or(false));
-    for user in file.users.iter().chain(&args.users) {
+    for user in file.users.iter().chain(&users) {
         builder = builder.user(&user.token, &user.user_id, &user.org_id);
     }
     if let Some(seed) = args.seed.or(file.seed) {
@@ -180,6 +198,7 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let users = user_specs(&args.users).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -189,7 +208,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let stop = stop_signal().context("cannot install the signal handlers")?;
-    let server = builder(args)
+    let server = builder(args, users)
         .await?
         .start()
         .await

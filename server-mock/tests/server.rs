@@ -115,12 +115,14 @@ fn help_documents_every_flag() {
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
-    let output = Command::new(BIN)
-        .args(["--user", "no-equals-sign"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("TOKEN=USER_ID@ORG_ID"));
+    // A malformed --user is a usage error that does not repeat the value: it holds a token.
+    for value in ["secret-no-equals-sign", "secret-token=218000000000000001@"] {
+        let output = Command::new(BIN).args(["--user", value]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("TOKEN=USER_ID@ORG_ID"), "{stderr}");
+        assert!(!stderr.contains("secret"), "the token leaked: {stderr}");
+    }
 }
 
 #[cfg(unix)]
