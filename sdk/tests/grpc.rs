@@ -481,3 +481,18 @@ fn grpc_timeout(value: &str) -> Duration {
         other => panic!("bad unit {other}"),
     }
 }
+
+#[tokio::test]
+async fn a_proxy_5xx_carrying_a_grpc_status_is_outcome_unknown_not_a_rejection() {
+    // A gRPC server answers every status with HTTP 200; a 5xx with `grpc-status: 16` came from
+    // something in between that may have forwarded the request. Taking it for ZITADEL's
+    // rejection would refresh the token and send the non-idempotent call again.
+    for status in [502u16, 503] {
+        let mut headers = vec![("content-type", "application/grpc".to_owned())];
+        headers.extend(error_headers(16, None, "upstream auth failed"));
+        let error = add_error(vec![Step::Headers(status, headers, true)]).await;
+        assert!(error.is_outcome_unknown(), "{status}: {error:?}");
+        assert_ne!(error.code(), Code::Unauthenticated, "{status}");
+        assert_eq!(error.http_status(), Some(status));
+    }
+}

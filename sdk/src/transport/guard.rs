@@ -247,6 +247,12 @@ fn check_head<RB>(
         .read_status(&mut parts.headers)
         .map_err(|e| slot.fail(e))?;
     let status = parts.status.as_u16();
+    if status >= 500 || status == 408 {
+        // gRPC and gRPC-web servers send every status with HTTP 200: a 5xx came from a proxy that
+        // may have forwarded the request, whatever `grpc-status` it wrote (a 503 saying
+        // UNAUTHENTICATED must not pass for a rejection, which would be sent again).
+        return Err(slot.fail(http_status_error(status)));
+    }
     if !header_status {
         if status != 200 {
             return Err(slot.fail(http_status_error(status)));
