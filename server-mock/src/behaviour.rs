@@ -272,7 +272,8 @@ impl Shared {
             code,
             link: link.clone(),
             created: now,
-            expires: now + self.config.code_ttl,
+            // Cannot overflow with the TTL bounded at start; never panic if it somehow did.
+            expires: now.checked_add(self.config.code_ttl).unwrap_or(now),
             failed_attempts: 0,
             sent,
         });

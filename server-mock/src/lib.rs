@@ -100,6 +100,9 @@ use state::{Config, Shared};
 /// The code TTL when none is configured: one hour, as in ZITADEL.
 pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(3600);
 
+/// The longest code TTL: the most a `google.protobuf.Duration` can carry (10 000 years).
+pub const MAX_CODE_TTL: Duration = Duration::from_secs(315_576_000_000);
+
 /// A running mock. Dropping it stops the server (in-flight calls finish in the background);
 /// [`MockServer::shutdown`] stops it and waits.
 pub struct MockServer {
@@ -176,7 +179,9 @@ impl MockServerBuilder {
         self
     }
 
-    /// How long codes live (the `expiration` answered; default one hour).
+    /// How long codes live (the `expiration` answered; default one hour). At most
+    /// [`MAX_CODE_TTL`], the longest a `google.protobuf.Duration` can say; [`Self::start`]
+    /// refuses more.
     #[must_use]
     pub fn code_ttl(mut self, ttl: Duration) -> Self {
         self.config.code_ttl = ttl;
@@ -208,6 +213,15 @@ impl MockServerBuilder {
     /// Binds and starts serving; returns once the port accepts connections. Must run inside a
     /// Tokio runtime (the server runs as tasks on it).
     pub async fn start(self) -> std::io::Result<MockServer> {
+        if self.config.code_ttl > MAX_CODE_TTL {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the code TTL must be at most {} seconds (a google.protobuf.Duration)",
+                    MAX_CODE_TTL.as_secs()
+                ),
+            ));
+        }
         let tls = match &self.tls {
             Some((cert, key)) => Some(tls_acceptor(cert, key)?),
             None => None,

@@ -509,3 +509,34 @@ async fn http2_rapid_reset_flood_is_cut_off() {
     );
     still_healthy(&mock).await;
 }
+
+#[tokio::test]
+async fn a_code_ttl_beyond_a_proto_duration_is_refused_at_start() {
+    count_panics();
+    let error = MockServer::builder()
+        .code_ttl(Duration::from_secs(u64::MAX))
+        .start()
+        .await
+        .expect_err("a TTL no Duration can carry");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("code TTL"), "{error}");
+
+    // The longest a google.protobuf.Duration can say still works.
+    let mock = MockServer::builder()
+        .code_ttl(Duration::from_secs(315_576_000_000))
+        .start()
+        .await
+        .unwrap();
+    let response: AddMyPasswordlessLinkResponse = within(call(
+        &mock.uri(),
+        Via::JsonH1,
+        ADD,
+        AddMyPasswordlessLinkRequest {},
+        &[("authorization", "Bearer t")],
+        "",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.expiration.unwrap().to_string(), "315576000000s");
+    still_healthy(&mock).await;
+}
