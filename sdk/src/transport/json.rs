@@ -70,7 +70,7 @@ impl JsonStub {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
-        if let Some(authorization) = metadata.authorization() {
+        if let Some(authorization) = authorization(&metadata)? {
             builder = builder.header(http::header::AUTHORIZATION, authorization);
         }
         if let Some(org_id) = &metadata.org_id {
@@ -95,6 +95,17 @@ impl JsonStub {
         }
         Err(status_error(status.as_u16(), &body))
     }
+}
+
+/// The `authorization` header, marked sensitive (hidden from `Debug`, never indexed by HPACK).
+fn authorization(metadata: &CallMetadata) -> Result<Option<http::HeaderValue>, Error> {
+    let Some(authorization) = metadata.authorization() else {
+        return Ok(None);
+    };
+    let mut value = http::HeaderValue::try_from(authorization)
+        .map_err(|_| Error::config("the token contains characters not allowed in a header"))?;
+    value.set_sensitive(true);
+    Ok(Some(value))
 }
 
 /// A response body that is not the expected message. serde's text for a wrong value quotes the
@@ -320,5 +331,21 @@ impl Stub for JsonStub {
             )
             .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorization_header_is_sensitive() {
+        let value = authorization(&CallMetadata::with_token("s3cr3t"))
+            .unwrap()
+            .unwrap();
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("s3cr3t"));
+        assert!(authorization(&CallMetadata::with_token("bad\ntoken")).is_err());
+        assert!(matches!(authorization(&CallMetadata::default()), Ok(None)));
     }
 }
