@@ -257,7 +257,7 @@ impl Shared {
         link.push_str("&code=");
         link.push_str(&code);
         if sent {
-            state.outbox.push(OutboxMessage {
+            state.push_outbox(OutboxMessage {
                 time: now,
                 user_id: me.user_id.clone(),
                 org_id: me.org_id.clone(),

@@ -65,7 +65,10 @@
 //!
 //! Request messages and REST bodies over 64 KiB get RESOURCE_EXHAUSTED (REST: 413). HTTP/2 allows
 //! 256 concurrent streams per connection and has reset-flood protection on. The journal keeps the
-//! last 10 000 calls; at most 10 000 codes are live (the oldest go first).
+//! last 10 000 calls and the outbox the last 10 000 messages; at most 10 000 codes are live (the
+//! oldest go first). Users derived from tokens (non-strict mode) are kept for the mock's
+//! lifetime (their sequences must survive), so a client that sends millions of distinct tokens
+//! grows the mock by about 200 bytes each; `POST /__mock/reset` drops them.
 
 pub mod admin;
 pub mod behaviour;

@@ -23,6 +23,8 @@ pub const DEFAULT_ORG_ID: &str = "165947650742997249";
 pub const JOURNAL_CAPACITY: usize = 10_000;
 /// At most this many codes are live at once (the oldest are removed first).
 pub const CODE_CAPACITY: usize = 10_000;
+/// At most this many outbox messages are kept (the oldest go first).
+pub const OUTBOX_CAPACITY: usize = 10_000;
 /// Wrong tries after which a code is removed.
 pub const MAX_CODE_ATTEMPTS: u32 = 3;
 /// Alphabet of one-time codes.
@@ -182,7 +184,7 @@ pub(crate) struct State {
     /// Live codes by code ID, and their creation order for listing and eviction.
     pub codes: HashMap<String, LiveCode>,
     pub code_order: VecDeque<String>,
-    pub outbox: Vec<OutboxMessage>,
+    pub outbox: VecDeque<OutboxMessage>,
 }
 
 /// Counts only: the token map's keys are secrets.
@@ -207,7 +209,7 @@ impl State {
             orgs: HashSet::from([DEFAULT_ORG_ID.to_owned()]),
             codes: HashMap::new(),
             code_order: VecDeque::new(),
-            outbox: Vec::new(),
+            outbox: VecDeque::new(),
         };
         for (token, user_id, org_id) in &config.users {
             state.add_user(token, user_id, org_id);
@@ -256,6 +258,15 @@ impl State {
         }
         self.code_order.push_back(code.code_id.clone());
         self.codes.insert(code.code_id.clone(), code);
+    }
+
+    /// Adds a message to the outbox, dropping the oldest beyond [`OUTBOX_CAPACITY`] (so that a
+    /// client calling SendMyPasswordlessLink in a loop cannot grow the mock without bound).
+    pub fn push_outbox(&mut self, message: OutboxMessage) {
+        while self.outbox.len() >= OUTBOX_CAPACITY {
+            self.outbox.pop_front();
+        }
+        self.outbox.push_back(message);
     }
 
     pub fn remove_code(&mut self, code_id: &str) {
@@ -406,7 +417,7 @@ impl Shared {
     }
 
     pub fn outbox(&self) -> Vec<OutboxMessage> {
-        self.state().outbox.clone()
+        self.state().outbox.iter().cloned().collect()
     }
 
     pub fn users(&self) -> Vec<UserInfo> {
@@ -474,4 +485,38 @@ pub fn derived_user_id(token: &str) -> String {
     first.copy_from_slice(&digest[..8]);
     let n = u64::from_be_bytes(first) % 900_000_000_000_000_000 + 100_000_000_000_000_000;
     n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            strict: false,
+            seed: 1,
+            code_ttl: Duration::from_secs(60),
+            public_origin: None,
+            fixed_clock: None,
+            users: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_outbox_keeps_only_the_newest_messages() {
+        let mut state = State::new(&config());
+        for i in 0..OUTBOX_CAPACITY + 5 {
+            state.push_outbox(OutboxMessage {
+                time: SystemTime::UNIX_EPOCH,
+                user_id: String::new(),
+                org_id: String::new(),
+                code_id: i.to_string(),
+                link: String::new(),
+            });
+        }
+        assert_eq!(state.outbox.len(), OUTBOX_CAPACITY);
+        assert_eq!(state.outbox.front().map(|m| m.code_id.as_str()), Some("5"));
+        let last = (OUTBOX_CAPACITY + 4).to_string();
+        assert_eq!(state.outbox.back().map(|m| &m.code_id), Some(&last));
+    }
 }
