@@ -519,7 +519,10 @@ impl Client {
                     span.record("outcome", "ok");
                     return Ok(response);
                 }
-                Err(error) => error,
+                Err(error) => match &token {
+                    Some(token) => error.redact(token.expose()),
+                    None => error,
+                },
             };
             span.record("outcome", error.code().as_str());
             tracing::debug!(parent: &span, method, error = %error, not_sent = error.is_not_sent(), "attempt failed");

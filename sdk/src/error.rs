@@ -260,6 +260,26 @@ impl Error {
         self
     }
 
+    /// Replaces `secret` (the call's token) wherever the peer echoed it back into the message or
+    /// error id, say a proxy quoting the token it rejected. Short strings are left alone: they
+    /// are not real tokens, and replacing them could mangle an ordinary message.
+    pub(crate) fn redact(mut self, secret: &str) -> Error {
+        const SHORTEST: usize = 8;
+        let secret = secret.trim_ascii();
+        if secret.len() < SHORTEST {
+            return self;
+        }
+        if self.inner.message.contains(secret) {
+            self.inner.message = self.inner.message.replace(secret, "***");
+        }
+        if let Some(id) = &mut self.inner.error_id
+            && id.contains(secret)
+        {
+            *id = id.replace(secret, "***");
+        }
+        self
+    }
+
     pub(crate) fn kind(&self) -> Kind {
         self.inner.kind
     }

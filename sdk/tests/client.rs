@@ -516,3 +516,29 @@ async fn huge_timeouts_and_backoffs_do_not_panic() {
     );
     assert!(sleep.waits.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_the_server_echoes_back_is_redacted_from_the_error() {
+    // A proxy or a broken server may quote the rejected token in its message or error id.
+    let stub = fake(|_| {
+        Err(
+            Error::new(Code::Unauthenticated, format!("token {TOKEN} is not valid"))
+                .with_error_id(format!("ID-{TOKEN}")),
+        )
+    });
+    let client = Client::from_stub_with(
+        stub.clone(),
+        Client::builder("http://localhost").token(TOKEN),
+    );
+    let error = client.add_passkey_link().await.unwrap_err();
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        error.message().to_owned(),
+        error.error_id().unwrap_or_default().to_owned(),
+    ] {
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    assert_eq!(error.message(), "token *** is not valid");
+    assert_eq!(error.code(), Code::Unauthenticated);
+}
