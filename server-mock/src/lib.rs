@@ -24,9 +24,9 @@
 //! registration, so a test can follow a link to a READY passkey).
 //!
 //! Content types decide the transport (CONTRACT §4): `application/grpc-web*` goes to gRPC-web
-//! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` to gRPC, everything else to the REST
-//! gateway, the login page and the admin API. REST routes come from the generated HTTP rule table
-//! (`zitadel_passkey::proto::http_rules::ALL`).
+//! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` over HTTP/2 to gRPC, everything else
+//! (`application/grpc` over HTTP/1.1 included) to the REST gateway, the login page and the admin
+//! API. REST routes come from the generated HTTP rule table (`zitadel_passkey::proto::http_rules::ALL`).
 //!
 //! # Users
 //!

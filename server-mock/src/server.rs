@@ -203,7 +203,9 @@ impl Drop for Journaled<'_> {
     }
 }
 
-/// The transport by content type (CONTRACT §4).
+/// The transport by content type and HTTP version (CONTRACT §4): gRPC only over HTTP/2. Over
+/// HTTP/1.x `application/grpc` goes to the REST gateway like any other type (a 404 there): gRPC
+/// needs trailers, and running the handler would create a code the client cannot learn about.
 fn classify<B>(request: &Request<B>) -> Transport {
     let content_type = request
         .headers()
@@ -212,7 +214,8 @@ fn classify<B>(request: &Request<B>) -> Transport {
         .unwrap_or_default();
     if content_type.starts_with(b"application/grpc-web") {
         Transport::GrpcWeb
-    } else if content_type.starts_with(b"application/grpc") {
+    } else if content_type.starts_with(b"application/grpc") && request.version() == Version::HTTP_2
+    {
         Transport::Grpc
     } else {
         Transport::Json

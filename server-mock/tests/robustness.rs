@@ -540,3 +540,32 @@ async fn a_code_ttl_beyond_a_proto_duration_is_refused_at_start() {
     assert_eq!(response.expiration.unwrap().to_string(), "315576000000s");
     still_healthy(&mock).await;
 }
+
+#[tokio::test]
+async fn grpc_over_http1_runs_no_handler() {
+    // CONTRACT §4: only `application/grpc*` over HTTP/2 is gRPC; anything else goes to the REST
+    // gateway, which has no such route. AddMyPasswordlessLink must not create a code the client
+    // could never learn about (HTTP/1.1 without `te: trailers` cannot carry grpc-status).
+    count_panics();
+    let mock = MockServer::start().await.unwrap();
+    for content_type in ["application/grpc", "application/grpc+proto"] {
+        let reply = within(send(
+            mock.local_addr(),
+            Version::HTTP_11,
+            Method::POST,
+            ADD_PATH,
+            &[
+                ("content-type", content_type),
+                ("authorization", "Bearer t"),
+            ],
+            frame(&AddMyPasswordlessLinkRequest {}),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 404, "{content_type}: {reply:?}");
+        assert_eq!(reply.json()["code"], 5, "{content_type}");
+    }
+    assert!(mock.live_codes().is_empty(), "no code was created");
+    assert!(mock.journal().is_empty(), "no RPC ran");
+    still_healthy(&mock).await;
+}
