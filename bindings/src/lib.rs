@@ -10,6 +10,8 @@
 //!
 //! Generate the foreign sources with `cargo xtask bindings [kotlin|swift|python]`.
 
+#![warn(missing_docs)]
+
 mod cancel;
 mod client;
 mod config;
