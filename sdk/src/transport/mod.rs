@@ -93,8 +93,15 @@ pub(crate) struct Settings {
 
 /// Checks an endpoint URL: `https://`, or `http://` to a loopback host unless allowed.
 pub(crate) fn parse_endpoint(endpoint: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
-    let url = url::Url::parse(endpoint)
-        .map_err(|e| Error::config(format!("invalid endpoint {endpoint:?}: {e}")))?;
+    let url = url::Url::parse(endpoint).map_err(|e| {
+        // An endpoint with `user:password@` may hold a token: do not quote it.
+        let shown = if endpoint.contains('@') {
+            "(not shown: it has an @)".to_owned()
+        } else {
+            format!("{endpoint:?}")
+        };
+        Error::config(format!("invalid endpoint {shown}: {e}"))
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::config("the endpoint must not hold credentials"));
     }
@@ -182,6 +189,20 @@ mod tests {
             assert!(parse_endpoint(bad, false).is_err(), "{bad}");
         }
         assert!(parse_endpoint("http://example.com", true).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_never_quoted() {
+        for endpoint in [
+            "https://user:s3cr3t-t0ken@example.com",
+            "https://user:s3cr3t-t0ken@exa mple.com",
+            "https://:s3cr3t-t0ken@[::1",
+        ] {
+            let error = parse_endpoint(endpoint, false).err().map(|e| e.to_string());
+            let error = error.unwrap_or_default();
+            assert!(error.starts_with("INVALID_ARGUMENT"), "{endpoint}: {error}");
+            assert!(!error.contains("s3cr3t"), "{error}");
+        }
     }
 
     #[test]
