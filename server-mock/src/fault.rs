@@ -64,7 +64,8 @@ impl Fault {
         }
     }
 
-    /// Answer with gRPC `code`, ZITADEL error `id` (empty for none) and `message`.
+    /// Answer with gRPC `code`, ZITADEL error `id` (empty for none) and `message`. `code` should
+    /// be an error code, 1 (CANCELLED) to 16 (UNAUTHENTICATED); the admin API refuses others.
     pub fn error(code: i32, id: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(FaultKind::Error(MockError::owned(code, id, message)))
     }
@@ -148,11 +149,19 @@ pub(crate) struct FaultSpec {
 impl FaultSpec {
     pub(crate) fn into_fault(self) -> Result<Fault, String> {
         let mut fault = match self.kind.as_str() {
-            "error" => Fault::error(
-                self.code.ok_or("an error fault needs \"code\"")?,
-                self.id.unwrap_or_default(),
-                self.message.unwrap_or_default(),
-            ),
+            "error" => {
+                let code = self.code.ok_or("an error fault needs \"code\"")?;
+                if !(1..=16).contains(&code) {
+                    return Err(format!(
+                        "an error fault's \"code\" is a gRPC error code from 1 to 16, not {code}"
+                    ));
+                }
+                Fault::error(
+                    code,
+                    self.id.unwrap_or_default(),
+                    self.message.unwrap_or_default(),
+                )
+            }
             "delay" => Fault::delay(Duration::from_millis(
                 self.millis.ok_or("a delay fault needs \"millis\"")?,
             )),

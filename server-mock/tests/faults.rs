@@ -271,6 +271,15 @@ async fn faults_through_the_admin_api() {
     );
     assert_eq!(post(r#"{"kind":"nonsense"}"#).await.status, 400);
     assert_eq!(post(r#"{"kind":"error"}"#).await.status, 400);
+    // An error fault's code is a gRPC error code: not OK, nothing past UNAUTHENTICATED.
+    for code in [
+        r#"{"kind":"error","code":0}"#,
+        r#"{"kind":"error","code":17}"#,
+    ] {
+        let reply = post(code).await;
+        assert_eq!(reply.status, 400, "{code}");
+        assert!(reply.json()["error"].as_str().unwrap().contains("1 to 16"));
+    }
     assert!(post(r#"not json"#).await.status.is_client_error());
     let pending = send(
         addr,
