@@ -155,5 +155,10 @@ mod tests {
         for attempt in 1..10 {
             assert!(jittered.backoff(attempt) <= Duration::from_millis(300));
         }
+        // Full jitter really spreads the waits (64 equal draws would be a broken jitter).
+        let draws: std::collections::HashSet<Duration> =
+            (0..64).map(|_| jittered.backoff(3)).collect();
+        assert!(draws.len() > 1, "{draws:?}");
+        assert!(draws.iter().any(|d| *d < Duration::from_millis(300)));
     }
 }
