@@ -60,7 +60,7 @@ pub struct JournalEntry {
     pub http_version: &'static str,
     /// The RPC name, e.g. `AddMyPasswordlessLink`.
     pub method: &'static str,
-    /// The `x-zitadel-orgid` header, if sent.
+    /// The `x-zitadel-orgid` header, if sent (its first 256 bytes and `…` if it is longer).
     pub org_id: Option<String>,
     /// The gRPC status code answered (`0` for OK; for REST the code of the JSON status);
     /// `1` (CANCELLED) when the client went away before the answer; `None` when no status

@@ -569,3 +569,27 @@ async fn grpc_over_http1_runs_no_handler() {
     assert!(mock.journal().is_empty(), "no RPC ran");
     still_healthy(&mock).await;
 }
+
+#[tokio::test]
+async fn the_journal_keeps_only_the_start_of_a_huge_org_header() {
+    // 10 000 journal entries of 60 KiB headers each would be 600 MB: the journal keeps a prefix.
+    count_panics();
+    let mock = MockServer::start().await.unwrap();
+    let huge = "9".repeat(60 * 1024);
+    let reply = within(send(
+        mock.local_addr(),
+        Version::HTTP_2,
+        Method::POST,
+        REST_ADD,
+        &[("authorization", "Bearer t"), ("x-zitadel-orgid", &huge)],
+        "{}",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 403, "an unknown org");
+    let journal = mock.journal();
+    let org_id = journal[0].org_id.as_deref().unwrap();
+    assert!(org_id.len() <= 260, "{} bytes journaled", org_id.len());
+    assert!(org_id.starts_with("9999"), "{org_id}");
+    still_healthy(&mock).await;
+}
