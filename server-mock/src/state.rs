@@ -298,7 +298,12 @@ impl Clock {
 
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.offset_nanos.fetch_add(nanos, Ordering::Relaxed);
+        // Saturating: a wrapped offset would move the clock back (`fetch_add` wraps).
+        let _ = self
+            .offset_nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                Some(offset.saturating_add(nanos))
+            });
     }
 
     fn reset(&self) {
@@ -500,6 +505,20 @@ mod tests {
             fixed_clock: None,
             users: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_clock_only_moves_forward() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let clock = Clock::new(Some(start));
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(clock.now(), start + Duration::from_secs(60));
+        // Far past what the offset can hold, twice: it stays at the furthest, never wraps back.
+        clock.advance(Duration::from_secs(u64::MAX));
+        let far = clock.now();
+        assert!(far > start + Duration::from_secs(500 * 365 * 86_400));
+        clock.advance(Duration::from_secs(u64::MAX));
+        assert_eq!(clock.now(), far);
     }
 
     #[test]
