@@ -152,9 +152,14 @@ pub(crate) fn check_details(details: &ObjectDetails) -> Result<(), Error> {
 }
 
 /// Replaces the value of the `code` query parameter with `***`.
+///
+/// Works on the URL as the parser normalised it (tabs and newlines dropped) and compares keys
+/// percent-decoded, so that every spelling the parser, and the login page, read as `code` is
+/// caught.
 fn redact_code(link: &str) -> String {
-    let Some((base, query)) = link.split_once('?') else {
-        return link.to_owned();
+    let normalized = url::Url::parse(link).map_or_else(|_| link.to_owned(), String::from);
+    let Some((base, query)) = normalized.split_once('?') else {
+        return normalized;
     };
     let (query, fragment) = match query.split_once('#') {
         Some((query, fragment)) => (query, Some(fragment)),
@@ -163,7 +168,7 @@ fn redact_code(link: &str) -> String {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("code") => format!("{key}=***"),
+            Some((key, _)) if is_code_key(key) => format!("{key}=***"),
             _ => pair.to_owned(),
         })
         .collect();
@@ -173,6 +178,14 @@ fn redact_code(link: &str) -> String {
         out.push_str(fragment);
     }
     out
+}
+
+/// Whether a raw query key reads as `code` once form-decoded.
+fn is_code_key(key: &str) -> bool {
+    let key = key.replace('+', " ");
+    percent_encoding::percent_decode_str(&key)
+        .decode_utf8_lossy()
+        .eq_ignore_ascii_case("code")
 }
 
 impl fmt::Display for PasskeyLink {
@@ -239,6 +252,31 @@ mod tests {
             "https://a/x?userID=1&code=***&codeID=3#f"
         );
         assert_eq!(redact_code("https://a/x"), "https://a/x");
+    }
+
+    #[test]
+    fn a_code_the_url_parser_finds_is_always_redacted() {
+        // Spellings of the `code` key that a URL parser (and the login page) read as `code`.
+        for link in [
+            "https://a/x?userID=1&c%6Fde=SECRETCODE12&codeID=3",
+            "https://a/x?userID=1&co\tde=SECRETCODE12&codeID=3",
+            "https://a/x?userID=1&code=SECRET\nCODE12&codeID=3",
+        ] {
+            let link = PasskeyLink::try_from(AddMyPasswordlessLinkResponse {
+                link: link.into(),
+                ..AddMyPasswordlessLinkResponse::default()
+            })
+            .map_err(|e| e.to_string());
+            let link = match link {
+                Ok(link) => link,
+                Err(e) => panic!("{e}"),
+            };
+            for text in [link.to_string(), format!("{link:?}"), link.redacted_url()] {
+                assert!(!text.contains("SECRET"), "{text}");
+                assert!(!text.contains("CODE12"), "{text}");
+                assert!(text.contains("=***"), "{text}");
+            }
+        }
     }
 
     #[test]
