@@ -40,10 +40,12 @@
 //!
 //! # Runtime, logging
 //!
-//! Calls run on [tokio](https://tokio.rs) (they must be awaited inside a tokio runtime). Each
+//! Calls run on [tokio](https://tokio.rs): they must be awaited inside a tokio runtime with its
+//! time and I/O drivers on (`#[tokio::main]`, or a `Builder` with `enable_all()`). Each
 //! call is a `tracing` span `zitadel_passkey.call` (method, transport, outcome) with one
 //! `attempt` span per attempt; tokens and one-time codes never appear in them, nor in any
-//! `Debug` or `Display` output of this crate.
+//! `Debug` or `Display` output of this crate's own types (the generated messages in [`proto`],
+//! such as [`PasskeyLink::raw`], print every field).
 //!
 //! # Testing an app
 //!

@@ -80,12 +80,13 @@ impl PasskeyLink {
         &self.details
     }
 
-    /// The response as received.
+    /// The response as received. It holds the one-time code, and its (generated) `Debug`
+    /// shows it: do not log it.
     pub fn raw(&self) -> &AddMyPasswordlessLinkResponse {
         &self.raw
     }
 
-    /// The response as received.
+    /// The response as received (with the code; see [`raw`](Self::raw)).
     pub fn into_raw(self) -> AddMyPasswordlessLinkResponse {
         self.raw
     }
