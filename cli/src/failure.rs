@@ -187,17 +187,29 @@ fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
 }
 
 /// Makes text from a server safe for one terminal line: control characters (escape sequences,
-/// newlines) become `?`, and it is cut to a sensible length.
+/// newlines) and invisible reordering characters become `?`, and it is cut to a sensible length.
 pub(crate) fn sanitize(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(MAX_MESSAGE_CHARS)
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if is_unsafe_char(c) { '?' } else { c })
         .collect();
     if text.chars().nth(MAX_MESSAGE_CHARS).is_some() {
         out.push('…');
     }
     out
+}
+
+/// Characters a server's text must not put on a terminal: control characters (escape sequences,
+/// newlines, carriage returns) and the invisible ones that reorder or hide text (bidi overrides
+/// and isolates, zero-width characters), which could make a link or message read as something
+/// else ("Trojan Source"). Hand-written: std has no test for Unicode's format category.
+pub(crate) fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+        )
 }
 
 #[cfg(test)]
@@ -242,6 +254,16 @@ mod tests {
         assert_eq!(exit_code(&error), exit::USAGE);
         let error = Error::new(Code::PermissionDenied, "no").with_error_id("AUTH-Bs7Ds");
         assert_eq!(exit_code(&error), exit::AUTH);
+    }
+
+    #[test]
+    fn invisible_reordering_characters_are_shown_as_question_marks() {
+        assert_eq!(sanitize("evil\u{202E}lmth.exe"), "evil?lmth.exe");
+        assert_eq!(sanitize("a\u{2066}b\u{200B}c\u{FEFF}d"), "a?b?c?d");
+        assert_eq!(
+            sanitize("Organisation doesn't exist é"),
+            "Organisation doesn't exist é"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use time::{OffsetDateTime, UtcOffset};
 use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;
 use zitadel_passkey::{ObjectDetails, Passkey, PasskeyLink};
 
-use crate::failure::sanitize;
+use crate::failure::{is_unsafe_char, sanitize};
 use crate::qr::{Qr, Style};
 
 /// The response as canonical proto3 JSON (the pbjson serde of the generated message), one line.
@@ -113,10 +113,11 @@ pub(crate) fn remove_text(id: &str) -> String {
     format!("Removed passkey {}.\n", sanitize(id))
 }
 
-/// The link as text: control characters (which a URL parser tolerates) become `?`, never cut.
+/// The link as text: control and invisible reordering characters (which a URL parser
+/// tolerates) become `?`, never cut.
 fn sanitize_link(link: &str) -> String {
     link.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if is_unsafe_char(c) { '?' } else { c })
         .collect()
 }
 
@@ -162,6 +163,14 @@ mod tests {
         assert_eq!(
             in_words(Duration::MAX),
             format!("{} days", u64::MAX / 86_400)
+        );
+    }
+
+    #[test]
+    fn links_show_no_reordering_characters() {
+        assert_eq!(
+            sanitize_link("https://a.example/\u{202E}txt.exe?code=x\ny"),
+            "https://a.example/?txt.exe?code=x?y"
         );
     }
 
