@@ -135,10 +135,13 @@ pub(crate) struct CommonArgs {
 
     /// A user's access token or personal access token (sent as `authorization: Bearer`).
     /// Prefer ZITADEL_TOKEN: command lines are visible to other users of the machine.
+    // Hyphen values: a base64url token can start with `-`, and clap's "unexpected argument"
+    // error would repeat it.
     #[arg(
         long,
         env = "ZITADEL_TOKEN",
         hide_env_values = true,
+        allow_hyphen_values = true,
         value_name = "TOKEN"
     )]
     pub token: Option<String>,

@@ -732,6 +732,40 @@ async fn a_token_or_org_id_that_cannot_be_a_header_is_a_usage_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_may_start_with_a_dash() {
+    // Base64url tokens can start with `-`: `--token VALUE` takes them (clap would otherwise read
+    // a flag, and repeat the token in its error).
+    let token = "--dashed-Secret-9Qz";
+    let mock = MockServer::builder()
+        .strict(true)
+        .user(token, USER, ORG)
+        .start()
+        .await
+        .expect("mock starts");
+    let uri = mock.uri();
+    for token in [token, "-dashed-Secret-9Qz"] {
+        let run = cli(&[
+            "list",
+            "--endpoint",
+            &uri,
+            "--token",
+            token,
+            "--output",
+            "json",
+        ])
+        .await;
+        assert!(!run.stderr.contains("Secret"), "{run:?}");
+        if token.starts_with("--") {
+            assert_eq!(run.code, 0, "{run:?}");
+            assert_eq!(run.stdout, "{}\n");
+        } else {
+            assert_eq!(run.code, 3, "not a configured token: {run:?}");
+        }
+    }
+    assert_eq!(mock.journal().len(), 2, "both calls reached the server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_documents_examples_and_exit_codes_and_hides_the_token() {
     for command in [
         vec![],
