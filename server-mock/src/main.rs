@@ -24,8 +24,12 @@ struct Args {
     /// A user: bearer token TOKEN belongs to user USER_ID in org ORG_ID. Repeatable.
     /// An empty USER_ID (`TOKEN=@ORG_ID`) is a token without a user.
     // Parsed after clap (`user_specs`): clap's own error for a bad value repeats the value,
-    // which holds a token.
-    #[arg(long = "user", value_name = "TOKEN=USER_ID@ORG_ID")]
+    // which holds a token. Hyphen values: a base64url token can start with `-`.
+    #[arg(
+        long = "user",
+        value_name = "TOKEN=USER_ID@ORG_ID",
+        allow_hyphen_values = true
+    )]
     users: Vec<String>,
 
     /// Accept only the tokens of --user (and the config file). Without it any well-formed

@@ -115,8 +115,29 @@ fn help_documents_every_flag() {
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
+    // A token may start with `-` (base64url): still a --user value, not an unknown flag.
+    let (_mock, uri) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--strict",
+        "--user",
+        "--dash-tok=218000000000000007@318000000000000007",
+    ]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let response = runtime.block_on(add(&uri, Via::Grpc, "--dash-tok"));
+    assert_eq!(
+        response.details.unwrap().resource_owner,
+        "318000000000000007"
+    );
     // A malformed --user is a usage error that does not repeat the value: it holds a token.
-    for value in ["secret-no-equals-sign", "secret-token=218000000000000001@"] {
+    for value in [
+        "secret-no-equals-sign",
+        "secret-token=218000000000000001@",
+        "--secret-no-equals-sign",
+    ] {
         let output = Command::new(BIN).args(["--user", value]).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
