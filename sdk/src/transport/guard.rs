@@ -297,7 +297,8 @@ fn check_head<RB>(
     Ok(Response::from_parts(parts, body))
 }
 
-/// A non-200 answer without a gRPC status: from a proxy in front of the server.
+/// A non-200 answer without a gRPC status, or a 5xx whatever it carries: from a proxy in front
+/// of the server.
 fn http_status_error(status: u16) -> Error {
     let (kind, code) = if status >= 500 || status == 408 {
         // The proxy may have forwarded the request before failing.
@@ -312,7 +313,7 @@ fn http_status_error(status: u16) -> Error {
     Error::with_kind(
         kind,
         code,
-        format!("HTTP {status} without a gRPC status (from a proxy?)"),
+        format!("HTTP {status}, not a gRPC answer (from a proxy?)"),
     )
     .with_http_status(status)
 }

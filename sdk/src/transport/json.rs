@@ -247,8 +247,9 @@ fn status_error(http_status: u16, body: &[u8]) -> Error {
         });
         return from_rpc_status(code, &message, detail).with_http_status(http_status);
     }
-    // No gRPC status: an answer from a proxy or load balancer in front of ZITADEL. After a
-    // 5xx the request may have been forwarded and carried out; a 4xx was refused on the way.
+    // No (consistent) gRPC status: an answer from a proxy or load balancer in front of ZITADEL.
+    // After a 5xx the request may have been forwarded and carried out; a 4xx was refused on the
+    // way.
     let code = Code::from_http_status(http_status);
     let kind = if http_status >= 500 || http_status == 408 {
         Kind::OutcomeUnknown
@@ -263,7 +264,7 @@ fn status_error(http_status: u16, body: &[u8]) -> Error {
     Error::with_kind(
         kind,
         code,
-        format!("HTTP {http_status} without a gRPC status (from a proxy?)"),
+        format!("HTTP {http_status}, not an answer of ZITADEL's gateway (from a proxy?)"),
     )
     .with_http_status(http_status)
 }
