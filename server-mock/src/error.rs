@@ -155,6 +155,26 @@ impl MockError {
     }
 }
 
+/// Bytes grpc-go escapes in `grpc-message`: everything outside printable ASCII (non-ASCII
+/// bytes always are), and `%`.
+const GRPC_MESSAGE_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
+/// Rewrites a `grpc-message` header as grpc-go, and so ZITADEL, encodes it: tonic also escapes
+/// spaces, quotes and a few more (`Errors.Token.Invalid%20(AUTH-7fs1e)`), where ZITADEL sends
+/// `Errors.Token.Invalid (AUTH-7fs1e)`. Both decode to the same text; a client must cope with
+/// ZITADEL's. Hand-written because tonic's encoding is not configurable.
+pub(crate) fn grpc_go_message(headers: &mut http::HeaderMap) {
+    const GRPC_MESSAGE: http::HeaderName = http::HeaderName::from_static("grpc-message");
+    let Some(value) = headers.get(GRPC_MESSAGE) else {
+        return;
+    };
+    let decoded: Vec<u8> = percent_encoding::percent_decode(value.as_bytes()).collect();
+    let encoded = percent_encoding::percent_encode(&decoded, GRPC_MESSAGE_ESCAPES).to_string();
+    if let Ok(value) = HeaderValue::from_str(&encoded) {
+        headers.insert(GRPC_MESSAGE, value);
+    }
+}
+
 /// `google.rpc.Status` in JSON, fields in proto order.
 #[derive(serde::Serialize)]
 struct JsonStatus<'a> {
@@ -226,6 +246,20 @@ mod tests {
         for (code, status) in table {
             assert_eq!(http_status(code).as_u16(), status, "code {code}");
         }
+    }
+
+    #[test]
+    fn grpc_message_as_grpc_go_writes_it() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "grpc-message",
+            HeaderValue::from_static("100%25%20sure%3F%20%C3%BC%0A"),
+        );
+        grpc_go_message(&mut headers);
+        assert_eq!(headers["grpc-message"], "100%25 sure? %C3%BC%0A");
+        let mut none = http::HeaderMap::new();
+        grpc_go_message(&mut none);
+        assert!(none.is_empty());
     }
 
     #[test]

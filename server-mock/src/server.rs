@@ -19,6 +19,7 @@ use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
 
 use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
+use crate::error::grpc_go_message;
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
 use crate::journal::{JournalEntry, Transport, token_fingerprint};
@@ -80,14 +81,21 @@ impl App {
 
     /// Sends the request to gRPC, gRPC-web or the REST router.
     async fn route(&self, transport: Transport, request: Request<Incoming>) -> Response<Body> {
+        // Unary errors come trailers-only, so `grpc-message` is in the headers.
         match transport {
             // gRPC, the hot path, passes tonic's body through unchanged.
             Transport::Grpc => match self.grpc.clone().oneshot(request).await {
-                Ok(response) => response,
+                Ok(mut response) => {
+                    grpc_go_message(response.headers_mut());
+                    response
+                }
                 Err(never) => match never {},
             },
             Transport::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
-                Ok(response) => response.map(Body::new),
+                Ok(mut response) => {
+                    grpc_go_message(response.headers_mut());
+                    response.map(Body::new)
+                }
                 Err(never) => match never {},
             },
             Transport::Json => match self.rest.clone().oneshot(request).await {

@@ -354,9 +354,41 @@ async fn grpc_web_errors_come_trailers_only_with_200() {
     assert_eq!(status.code, 16);
     assert_eq!(status.message, "Errors.Token.Invalid (AUTH-7fs1e)");
     assert_eq!(status.details_count, 1);
-    // grpc-message is percent-encoded on the wire
+    // grpc-message is percent-encoded on the wire as grpc-go (ZITADEL) does it: only bytes
+    // outside printable ASCII, and `%`, are escaped.
     assert_eq!(
         reply.header("grpc-message"),
-        Some("Errors.Token.Invalid%20(AUTH-7fs1e)")
+        Some("Errors.Token.Invalid (AUTH-7fs1e)")
     );
+}
+
+#[tokio::test]
+async fn grpc_message_is_escaped_as_grpc_go_does() {
+    let mock = MockServer::start().await.unwrap();
+    for (version, content_type) in [
+        (http::Version::HTTP_2, "application/grpc"),
+        (http::Version::HTTP_11, "application/grpc-web+proto"),
+        (http::Version::HTTP_2, "application/grpc-web+proto"),
+    ] {
+        mock.push_fault(Fault::error(14, "", "50% down: \"übel\"\n{retry?} <soon>"));
+        let reply = send(
+            mock.local_addr(),
+            version,
+            http::Method::POST,
+            ADD_PATH,
+            &[
+                ("content-type", content_type),
+                ("authorization", "Bearer t"),
+            ],
+            frame(&AddMyPasswordlessLinkRequest {}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            reply.header("grpc-message"),
+            Some("50%25 down: \"%C3%BCbel\"%0A{retry?} <soon>"),
+            "{content_type} over {version:?}: {reply:?}"
+        );
+        assert_eq!(reply.header("grpc-status"), Some("14"));
+    }
 }
