@@ -126,8 +126,17 @@ pub(crate) fn local_time(at: SystemTime, offset: UtcOffset) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
     );
-    OffsetDateTime::from(at)
-        .checked_to_offset(offset)
+    // Not `OffsetDateTime::from(at)`: it panics past year 9999, and a server may well answer
+    // an expiration of 10 000 years (the longest Duration).
+    let utc = match at.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => time::Duration::try_from(after)
+            .ok()
+            .and_then(|d| OffsetDateTime::UNIX_EPOCH.checked_add(d)),
+        Err(before) => time::Duration::try_from(before.duration())
+            .ok()
+            .and_then(|d| OffsetDateTime::UNIX_EPOCH.checked_sub(d)),
+    };
+    utc.and_then(|t| t.checked_to_offset(offset))
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| "at an unrepresentable time".to_owned())
 }
@@ -171,6 +180,21 @@ mod tests {
         assert_eq!(
             sanitize_link("https://a.example/\u{202E}txt.exe?code=x\ny"),
             "https://a.example/?txt.exe?code=x?y"
+        );
+    }
+
+    #[test]
+    fn times_past_year_9999_do_not_panic() {
+        // A server may answer the longest Duration there is: 10 000 years from now.
+        let far = SystemTime::now() + Duration::from_secs(315_576_000_000);
+        assert_eq!(
+            local_time(far, UtcOffset::UTC),
+            "at an unrepresentable time"
+        );
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(400_000_000_000);
+        assert_eq!(
+            local_time(before, UtcOffset::UTC),
+            "at an unrepresentable time"
         );
     }
 

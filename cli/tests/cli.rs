@@ -766,6 +766,25 @@ async fn a_token_may_start_with_a_dash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_expiration_a_server_can_send_is_shown_not_a_panic() {
+    // 315576000000s (10 000 years) is a valid google.protobuf.Duration.
+    let mock = MockServer::builder()
+        .code_ttl(Duration::from_secs(315_576_000_000))
+        .start()
+        .await
+        .expect("mock starts");
+    let uri = mock.uri();
+    for transport in TRANSPORTS {
+        let mut args = vec!["link", "--qr", "none"];
+        args.extend(endpoint_args(&uri, transport));
+        let run = cli(&args).await;
+        assert_eq!(run.code, 0, "{transport}: {run:?}");
+        assert!(run.stdout.contains("unrepresentable time"), "{run:?}");
+        assert!(run.stdout.contains("days"), "{run:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_documents_examples_and_exit_codes_and_hides_the_token() {
     for command in [
         vec![],
