@@ -260,3 +260,20 @@ async fn http1_keep_alive_connections_are_reused() {
             .all(|v| *v == http::Version::HTTP_11)
     );
 }
+
+#[tokio::test]
+async fn a_proxy_5xx_carrying_a_grpc_status_is_outcome_unknown_not_a_rejection() {
+    // gRPC-web always answers HTTP 200 (CONTRACT §3); `expect(1)` checks nothing was resent.
+    for status in [502u16, 503] {
+        let error = add_error(
+            ResponseTemplate::new(status)
+                .insert_header("content-type", "application/grpc-web+proto")
+                .insert_header("grpc-status", "16")
+                .insert_header("grpc-message", "upstream%20auth%20failed"),
+        )
+        .await;
+        assert!(error.is_outcome_unknown(), "{status}: {error:?}");
+        assert_ne!(error.code(), Code::Unauthenticated, "{status}");
+        assert_eq!(error.http_status(), Some(status));
+    }
+}
