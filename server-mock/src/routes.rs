@@ -28,7 +28,8 @@ pub(crate) fn rest_rule(method: &http::Method, path: &str) -> Option<&'static Ht
 }
 
 /// Matches a path against a rule's template; returns the value of the one `{field}` segment
-/// (if the template has one), percent-decoded.
+/// (if the template has one), percent-decoded (bytes that are not UTF-8 become U+FFFD, so such a
+/// path is still the RPC, journaled and answered like any other call).
 pub(crate) fn match_template<'a>(template: &str, path: &'a str) -> Option<Option<Cow<'a, str>>> {
     let mut field = None;
     let mut template_segments = template.split('/');
@@ -40,7 +41,7 @@ pub(crate) fn match_template<'a>(template: &str, path: &'a str) -> Option<Option
                 if p.is_empty() {
                     return None;
                 }
-                field = Some(percent_decode_str(p).decode_utf8().ok()?);
+                field = Some(percent_decode_str(p).decode_utf8_lossy());
             }
             (Some(t), Some(p)) if t == p => {}
             _ => return None,

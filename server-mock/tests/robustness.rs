@@ -593,3 +593,26 @@ async fn the_journal_keeps_only_the_start_of_a_huge_org_header() {
     assert!(org_id.starts_with("9999"), "{org_id}");
     still_healthy(&mock).await;
 }
+
+#[tokio::test]
+async fn a_passkey_id_that_is_not_utf8_is_still_a_journaled_call() {
+    count_panics();
+    let mock = MockServer::start().await.unwrap();
+    let reply = within(send(
+        mock.local_addr(),
+        Version::HTTP_11,
+        Method::DELETE,
+        "/auth/v1/users/me/passwordless/%FF%FE",
+        &[("authorization", "Bearer t")],
+        "",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 404, "no such passkey: {reply:?}");
+    assert_eq!(reply.json()["code"], 5);
+    let journal = mock.journal();
+    assert_eq!(journal.len(), 1, "journaled like any call");
+    assert_eq!(journal[0].method, "RemoveMyPasswordless");
+    assert_eq!(journal[0].code, Some(5));
+    still_healthy(&mock).await;
+}
