@@ -161,7 +161,7 @@ impl fmt::Display for Code {
 /// Where an error came from; decides `is_outcome_unknown()` and whether a retry is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// The server answered with a status: the call failed and did nothing.
+    /// The server answered with a status: the call failed (and, but for `DEADLINE_EXCEEDED`, did nothing).
     Status,
     /// The request provably never reached the server (connect failed, stream refused).
     NotSent,
@@ -322,14 +322,16 @@ impl Error {
     }
 
     /// Whether the request may have reached the server without the client learning what it did:
-    /// a timeout after sending, a connection lost mid-call, a proxy's 502/503/504, or an answer
-    /// that broke the protocol. Such calls are never retried, because adding a passkey link is
-    /// not idempotent; check the server's state before trying again.
+    /// a timeout after sending, a connection lost mid-call, a proxy's 502/503/504, an answer
+    /// that broke the protocol, or a `DEADLINE_EXCEEDED` from the server (gRPC defines it as
+    /// possibly sent after the operation completed). Such calls are never retried, because
+    /// adding a passkey link is not idempotent; check the server's state before trying again.
     pub fn is_outcome_unknown(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            Kind::OutcomeUnknown | Kind::Timeout | Kind::Malformed
-        )
+        match self.inner.kind {
+            Kind::OutcomeUnknown | Kind::Timeout | Kind::Malformed => true,
+            Kind::Status => self.inner.code == Code::DeadlineExceeded,
+            _ => false,
+        }
     }
 
     /// Whether the request provably never reached the server (so retrying is safe).

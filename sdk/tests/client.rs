@@ -542,3 +542,21 @@ async fn a_token_the_server_echoes_back_is_redacted_from_the_error() {
     assert_eq!(error.message(), "token *** is not valid");
     assert_eq!(error.code(), Code::Unauthenticated);
 }
+
+#[tokio::test]
+async fn a_deadline_exceeded_from_the_server_leaves_the_outcome_unknown_and_is_not_retried() {
+    let stub = fake(|_| {
+        Err(Error::new(
+            Code::DeadlineExceeded,
+            "context deadline exceeded",
+        ))
+    });
+    let client = Client::from_stub(stub.clone());
+    let error = client.add_passkey_link().await.unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert!(error.is_timeout());
+    assert_eq!(stub.attempts(), 1);
+    // Other statuses are known outcomes: the server did nothing.
+    let error = Error::new(Code::Unavailable, "down");
+    assert!(!error.is_outcome_unknown());
+}
