@@ -44,8 +44,9 @@
 //! time and I/O drivers on (`#[tokio::main]`, or a `Builder` with `enable_all()`). Each
 //! call is a `tracing` span `zitadel_passkey.call` (method, transport, outcome) with one
 //! `attempt` span per attempt; tokens and one-time codes never appear in them, nor in any
-//! `Debug` or `Display` output of this crate's own types (the generated messages in [`proto`],
-//! such as [`PasskeyLink::raw`], print every field).
+//! `Debug` or `Display` output of this crate's types, the generated
+//! [`AddMyPasswordlessLinkResponse`](proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse)
+//! (whose `link` holds the code) included.
 //!
 //! # Testing an app
 //!

@@ -149,7 +149,11 @@ async fn check(code: i32, http_status: u16, detail: Option<(&str, &str)>, messag
         assert_eq!(error.error_id(), detail.map(|(id, _)| id), "{transport}");
         assert_eq!(error.transport(), Some(transport));
         // gRPC defines DEADLINE_EXCEEDED as possibly sent after the work was done.
-        assert_eq!(error.is_outcome_unknown(), code == 4, "{transport}: {error:?}");
+        assert_eq!(
+            error.is_outcome_unknown(),
+            code == 4,
+            "{transport}: {error:?}"
+        );
         assert!(!error.is_not_sent(), "{transport}");
     }
     assert_eq!(grpc, web_headers);

@@ -133,6 +133,8 @@ fn generate_sdk_code(descriptors: &FileDescriptorSet, bytes: &[u8], out: &Path) 
         .build_client(true)
         // The SDK brings its own channels (HTTP/2, gRPC-web), so no `connect()` helpers.
         .build_transport(false)
+        // Its `link` holds the one-time code: the SDK writes a redacting `Debug` by hand.
+        .skip_debug([".zitadel.auth.v1.AddMyPasswordlessLinkResponse"])
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
         // prost-types' Any has `from_msg`/`to_msg` for packing ErrorDetail.

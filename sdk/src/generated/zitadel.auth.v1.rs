@@ -40,6 +40,7 @@ impl ::prost::Name for AddMyPasswordlessLinkRequest {
     }
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[prost(skip_debug)]
 pub struct AddMyPasswordlessLinkResponse {
     #[prost(message, optional, tag = "1")]
     pub details: ::core::option::Option<super::super::v1::ObjectDetails>,
