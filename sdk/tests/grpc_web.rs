@@ -11,18 +11,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use zitadel_passkey::{CallOptions, Client, Code, RetryPolicy, Transport};
+use zitadel_passkey::{CallOptions, Client, Code, Transport};
 
 const PATH: &str = "/zitadel.auth.v1.AuthService/AddMyPasswordlessLink";
 
 fn client(url: &str) -> Client {
-    Client::builder(url)
-        .transport(Transport::GrpcWeb)
-        .token(TOKEN)
-        .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::default().with_sleep(RecordingSleep::default()))
-        .build()
-        .unwrap()
+    test_client(url, Transport::GrpcWeb)
 }
 
 fn web_ok(body: Vec<u8>) -> ResponseTemplate {
@@ -37,19 +31,8 @@ fn ok_body() -> Vec<u8> {
     body
 }
 
-async fn server_answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(PATH))
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
-}
-
 async fn add_error(template: ResponseTemplate) -> zitadel_passkey::Error {
-    let server = server_answering(template).await;
+    let server = answering_once(PATH, template).await;
     client(&server.uri()).add_passkey_link().await.unwrap_err()
 }
 

@@ -17,13 +17,7 @@ use zitadel_passkey::{CallOptions, Client, Code, RetryPolicy, Transport};
 const LINK_PATH: &str = "/auth/v1/users/me/passwordless/_link";
 
 fn client(url: &str) -> Client {
-    Client::builder(url)
-        .transport(Transport::Json)
-        .token(TOKEN)
-        .timeout(Duration::from_secs(5))
-        .retry_policy(RetryPolicy::default().with_sleep(RecordingSleep::default()))
-        .build()
-        .unwrap()
+    test_client(url, Transport::Json)
 }
 
 fn link_json() -> serde_json::Value {
@@ -35,19 +29,8 @@ fn link_json() -> serde_json::Value {
     })
 }
 
-async fn answering(template: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(LINK_PATH))
-        .respond_with(template)
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
-}
-
 async fn add_error(template: ResponseTemplate) -> zitadel_passkey::Error {
-    let server = answering(template).await;
+    let server = answering_once(LINK_PATH, template).await;
     client(&server.uri()).add_passkey_link().await.unwrap_err()
 }
 
@@ -338,7 +321,11 @@ async fn a_proxy_5xx_with_a_status_body_is_not_a_server_rejection() {
         (503, json!({"code": 16, "message": "upstream says no"})),
         (500, json!({"code": 0, "message": "ok?"})),
     ] {
-        let server = answering(ResponseTemplate::new(status).set_body_json(body.clone())).await;
+        let server = answering_once(
+            LINK_PATH,
+            ResponseTemplate::new(status).set_body_json(body.clone()),
+        )
+        .await;
         let provider = std::sync::Arc::new(CountingProvider::default());
         let client = Client::builder(server.uri())
             .transport(Transport::Json)

@@ -18,7 +18,7 @@ use zitadel_passkey::proto::google::rpc::Status;
 use zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
 use zitadel_passkey::proto::zitadel::v1::{ErrorDetail, ObjectDetails};
 use zitadel_passkey::wkt::{Duration as PbDuration, Timestamp};
-use zitadel_passkey::{BoxFuture, Sleep};
+use zitadel_passkey::{BoxFuture, Client, RetryPolicy, Sleep, Transport};
 
 pub const TOKEN: &str = "s3cr3t-t0ken-never-logged";
 pub const CODE: &str = "kFfsO8OizZPS";
@@ -467,4 +467,32 @@ pub async fn http1_keepalive_server(
         }
     });
     (addr, connections, versions)
+}
+
+/// A client of `transport` with the test token, a 5 s deadline, and retries whose sleeps are
+/// only recorded, so a test never waits.
+pub fn test_client(url: &str, transport: Transport) -> Client {
+    Client::builder(url)
+        .transport(transport)
+        .token(TOKEN)
+        .timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::default().with_sleep(RecordingSleep::default()))
+        .build()
+        .unwrap()
+}
+
+/// A wiremock server answering exactly one `POST path` with `template` (it fails the test when
+/// it sees more: no retry happened).
+pub async fn answering_once(
+    path: &str,
+    template: wiremock::ResponseTemplate,
+) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(path))
+        .respond_with(template)
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
 }
