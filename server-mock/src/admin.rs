@@ -58,7 +58,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             .post({
                 let s = s.clone();
                 move |Json(user): Json<NewUser>| async move {
-                    s.state().add_user(&user.token, &user.user_id, &user.org_id);
+                    s.add_user(&user.token, &user.user_id, &user.org_id);
                     StatusCode::CREATED
                 }
             }),

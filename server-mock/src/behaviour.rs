@@ -49,8 +49,11 @@ use zitadel_passkey::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
 use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
 use zitadel_passkey::wkt;
 
+use crate::codes::LiveCode;
 use crate::error::MockError;
-use crate::state::{LiveCode, OutboxMessage, Shared, State, User, derived_user_id};
+use crate::outbox::OutboxMessage;
+use crate::state::{Shared, State};
+use crate::users::{DEFAULT_ORG_ID, derived_user_id};
 
 /// Row 1.
 pub(crate) const AUTH_HEADER_MISSING: MockError = MockError::fixed(16, None, "auth header missing");
@@ -175,7 +178,7 @@ impl Shared {
         }
         // Checked above: visible ASCII only.
         let token = std::str::from_utf8(token).map_err(|_| TOKEN_INVALID)?;
-        let me = match state.tokens.get(token) {
+        let me = match state.users.token(token) {
             Some(user) => Me {
                 user_id: user.user_id.clone(),
                 org_id: user.org_id.clone(),
@@ -183,11 +186,11 @@ impl Shared {
             None if self.config.strict => return Err(TOKEN_INVALID),
             None => Me {
                 user_id: derived_user_id(token),
-                org_id: crate::state::DEFAULT_ORG_ID.to_owned(),
+                org_id: DEFAULT_ORG_ID.to_owned(),
             },
         };
         if let Some(org) = caller.org_id.filter(|org| !org.is_empty()) {
-            let known = std::str::from_utf8(org).is_ok_and(|org| state.orgs.contains(org));
+            let known = std::str::from_utf8(org).is_ok_and(|org| state.users.knows_org(org));
             if !known {
                 return Err(ORG_NOT_FOUND);
             }
@@ -242,9 +245,9 @@ impl Shared {
         sent: bool,
     ) -> (u64, String, std::time::SystemTime) {
         let now = self.clock.now();
-        let sequence = bump_sequence(state, me);
-        let code_id = state.new_id();
-        let code = state.new_code();
+        let sequence = state.users.bump_sequence(&me.user_id, &me.org_id);
+        let code_id = state.ids.new_id();
+        let code = state.ids.new_code();
         let mut link = String::with_capacity(160);
         origin.write(&mut link);
         link.push_str(crate::login::LOGIN_PATH);
@@ -257,7 +260,7 @@ impl Shared {
         link.push_str("&code=");
         link.push_str(&code);
         if sent {
-            state.push_outbox(OutboxMessage {
+            state.outbox.push(OutboxMessage {
                 time: now,
                 user_id: me.user_id.clone(),
                 org_id: me.org_id.clone(),
@@ -265,7 +268,7 @@ impl Shared {
                 link: link.clone(),
             });
         }
-        state.insert_code(LiveCode {
+        state.codes.insert(LiveCode {
             code_id,
             user_id: me.user_id.clone(),
             org_id: me.org_id.clone(),
@@ -326,18 +329,14 @@ impl Shared {
         self.run(info, caller, |_, state, me, _| {
             let result = state
                 .users
-                .get(&me.user_id)
-                .map(|user| {
-                    user.passkeys
-                        .iter()
-                        .map(|passkey| WebAuthNToken {
-                            id: passkey.id.clone(),
-                            state: AuthFactorState::Ready as i32,
-                            name: passkey.name.clone(),
-                        })
-                        .collect()
+                .passkeys(&me.user_id)
+                .iter()
+                .map(|passkey| WebAuthNToken {
+                    id: passkey.id.clone(),
+                    state: AuthFactorState::Ready as i32,
+                    name: passkey.name.clone(),
                 })
-                .unwrap_or_default();
+                .collect();
             Ok(ListMyPasswordlessResponse { result })
         })
     }
@@ -352,17 +351,13 @@ impl Shared {
             if token_id.is_empty() {
                 return Err(TOKEN_ID_MISSING);
             }
-            let user = state.users.get_mut(&me.user_id).ok_or(PASSKEY_NOT_FOUND)?;
-            let index = user
-                .passkeys
-                .iter()
-                .position(|p| p.id == token_id)
+            let sequence = state
+                .users
+                .remove_passkey(&me.user_id, token_id)
                 .ok_or(PASSKEY_NOT_FOUND)?;
-            user.passkeys.remove(index);
-            user.sequence += 1;
             Ok(RemoveMyPasswordlessResponse {
                 details: Some(ObjectDetails {
-                    sequence: user.sequence,
+                    sequence,
                     creation_date: None,
                     change_date: timestamp(shared.clock.now()),
                     resource_owner: me.org_id,
@@ -370,18 +365,4 @@ impl Shared {
             })
         })
     }
-}
-
-/// The next sequence of the user's history (the user is created on first use).
-fn bump_sequence(state: &mut State, me: &Me) -> u64 {
-    // Looked up first so the hot path does not allocate a key.
-    if let Some(user) = state.users.get_mut(&me.user_id) {
-        user.sequence += 1;
-        return user.sequence;
-    }
-    let mut user = User::new(me.org_id.clone());
-    user.sequence += 1;
-    let sequence = user.sequence;
-    state.users.insert(me.user_id.clone(), user);
-    sequence
 }

@@ -1,5 +1,6 @@
 //! Scripted faults: what the next N matching calls suffer.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -120,6 +121,45 @@ impl Fault {
         self.times > 0
             && self.method.as_deref().is_none_or(|m| m == method)
             && self.transport.is_none_or(|t| t == transport)
+    }
+}
+
+/// Faults pushed and not used up yet, in order.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueue {
+    faults: VecDeque<Fault>,
+}
+
+impl FaultQueue {
+    pub(crate) fn push(&mut self, fault: Fault) {
+        self.faults.push_back(fault);
+    }
+
+    /// Takes one use of the first fault matching the call, if any (a fault used up is removed).
+    pub(crate) fn take(&mut self, method: &str, transport: Transport) -> Option<Fault> {
+        let index = self
+            .faults
+            .iter()
+            .position(|f| f.matches(method, transport))?;
+        let fault = self.faults.get_mut(index)?;
+        fault.times -= 1;
+        let taken = fault.clone();
+        if fault.times == 0 {
+            self.faults.remove(index);
+        }
+        Some(taken)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.faults.clear();
+    }
+
+    pub(crate) fn pending(&self) -> Vec<Fault> {
+        self.faults.iter().cloned().collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.faults.len()
     }
 }
 

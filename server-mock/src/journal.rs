@@ -1,9 +1,16 @@
 //! The journal: one entry per RPC call the mock saw, in the order the answers were produced.
 
+use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::clock::serialize_time;
+
+/// At most this many journal entries are kept (the oldest go first), so that a load test
+/// neither grows the mock without bound nor makes it slower.
+pub const JOURNAL_CAPACITY: usize = 10_000;
 
 /// The wire format a call came in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -74,18 +81,6 @@ pub struct JournalEntry {
     pub fault: Option<&'static str>,
 }
 
-/// Serialises a time as canonical RFC 3339 UTC (`...Z`).
-pub(crate) fn serialize_time<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*time))
-}
-
-/// Canonical RFC 3339 in UTC, or an empty string for a time out of range.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    zitadel_passkey::wkt::Timestamp::try_from(time)
-        .and_then(|t| t.to_rfc3339())
-        .unwrap_or_default()
-}
-
 /// A short, stable, one-way fingerprint of a token for logs and the journal.
 pub fn token_fingerprint(token: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -96,4 +91,38 @@ pub fn token_fingerprint(token: &str) -> String {
         out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     out
+}
+
+/// The last [`JOURNAL_CAPACITY`] entries, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    entries: VecDeque<JournalEntry>,
+}
+
+impl Journal {
+    /// Adds an entry (dropping the oldest beyond the capacity) and logs it at debug level.
+    pub(crate) fn record(&mut self, entry: JournalEntry) {
+        tracing::debug!(
+            method = entry.method,
+            transport = entry.transport.as_str(),
+            http_version = entry.http_version,
+            code = ?entry.code,
+            error_id = ?entry.error_id,
+            fault = ?entry.fault,
+            token = ?entry.token_fingerprint,
+            "call"
+        );
+        if self.entries.len() >= JOURNAL_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    pub(crate) fn entries(&self) -> Vec<JournalEntry> {
+        self.entries.iter().cloned().collect()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
 }

@@ -72,11 +72,14 @@
 
 pub mod admin;
 pub mod behaviour;
+mod clock;
+mod codes;
 mod error;
 mod fault;
 mod grpc;
 mod journal;
 pub mod login;
+mod outbox;
 /// The generated tonic server traits (messages come from `zitadel_passkey::proto`).
 #[path = "generated/mod.rs"]
 pub mod proto;
@@ -84,6 +87,7 @@ mod rest;
 mod routes;
 mod server;
 pub mod state;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -307,7 +311,7 @@ impl MockServer {
 
     /// Maps `token` to `user_id` in `org_id` (an empty `user_id` is a token without a user).
     pub fn add_user(&self, token: &str, user_id: &str, org_id: &str) {
-        self.shared.state().add_user(token, user_id, org_id);
+        self.shared.add_user(token, user_id, org_id);
     }
 
     /// The users the mock knows (configured, added, or derived from tokens that were used).

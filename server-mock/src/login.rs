@@ -23,7 +23,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
 
-use crate::state::{MAX_CODE_ATTEMPTS, Shared};
+use crate::codes::MAX_CODE_ATTEMPTS;
+use crate::state::Shared;
 
 /// The login page's path.
 pub const LOGIN_PATH: &str = "/ui/login/login/passwordless/init";
@@ -135,14 +136,14 @@ fn page(shared: &Shared, input: &[u8], register: bool) -> Response {
         );
     };
     if live.expires <= now {
-        state.remove_code(&code_id);
+        state.codes.remove(&code_id);
         return refuse(StatusCode::GONE, "Code expired", "This link has expired.");
     }
     if live.code != code || live.user_id != user_id || live.org_id != org_id {
         live.failed_attempts += 1;
         let left = MAX_CODE_ATTEMPTS.saturating_sub(live.failed_attempts);
         if left == 0 {
-            state.remove_code(&code_id);
+            state.codes.remove(&code_id);
         }
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -176,7 +177,7 @@ fn page(shared: &Shared, input: &[u8], register: bool) -> Response {
             &form,
         );
     }
-    state.remove_code(&code_id);
+    state.codes.remove(&code_id);
     drop(state);
     let name = params
         .name

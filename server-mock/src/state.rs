@@ -1,36 +1,26 @@
-//! The mock's state: users, codes, passkeys, the outbox, the journal and scripted faults.
+//! The mock's state, composed: what calls change together under one lock (users, codes and
+//! their generator, the outbox), and the journal and faults, each under its own. The data and
+//! its rules live in their own modules (`users`, `codes`, `outbox`, `journal`, `fault`,
+//! `clock`); this one only decides what is locked together.
 //!
 //! One `Shared` sits behind every transport. Each lock is held only for a few map operations
 //! and never across an `.await`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+pub use crate::codes::{CODE_CAPACITY, CODE_LENGTH, LiveCode, MAX_CODE_ATTEMPTS};
+pub use crate::journal::JOURNAL_CAPACITY;
+pub use crate::outbox::{OUTBOX_CAPACITY, OutboxMessage};
+pub use crate::users::{DEFAULT_ORG_ID, PasskeyInfo, UserInfo, derived_user_id};
 
-use crate::fault::Fault;
-use crate::journal::{JournalEntry, Transport, serialize_time};
-
-/// The org of users derived from tokens in non-strict mode.
-pub const DEFAULT_ORG_ID: &str = "165947650742997249";
-/// At most this many journal entries are kept (the oldest go first), so that a load test
-/// neither grows the mock without bound nor makes it slower.
-pub const JOURNAL_CAPACITY: usize = 10_000;
-/// At most this many codes are live at once (the oldest are removed first).
-pub const CODE_CAPACITY: usize = 10_000;
-/// At most this many outbox messages are kept (the oldest go first).
-pub const OUTBOX_CAPACITY: usize = 10_000;
-/// Wrong tries after which a code is removed.
-pub const MAX_CODE_ATTEMPTS: u32 = 3;
-/// Alphabet of one-time codes.
-const CODE_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-/// Length of one-time codes.
-pub const CODE_LENGTH: usize = 12;
+use crate::clock::Clock;
+use crate::codes::{Codes, Generator};
+use crate::fault::{Fault, FaultQueue};
+use crate::journal::{Journal, JournalEntry, Transport};
+use crate::outbox::Outbox;
+use crate::users::Users;
 
 /// The configuration the mock starts with (and returns to on reset).
 #[derive(Clone)]
@@ -56,258 +46,27 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// A one-time code that can still be used on the login page.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct LiveCode {
-    /// The code's ID (`codeID` in the link).
-    pub code_id: String,
-    /// The user the code is for.
-    pub user_id: String,
-    /// The user's org.
-    pub org_id: String,
-    /// The one-time code itself (12 characters of `a-z A-Z 0-9`).
-    pub code: String,
-    /// The full registration link.
-    pub link: String,
-    /// When it was created.
-    #[serde(serialize_with = "serialize_time")]
-    pub created: SystemTime,
-    /// When it stops working.
-    #[serde(serialize_with = "serialize_time")]
-    pub expires: SystemTime,
-    /// Wrong tries so far (the code is removed at 3).
-    pub failed_attempts: u32,
-    /// `true` if it was created by SendMyPasswordlessLink (so it is in the outbox).
-    pub sent: bool,
-}
-
-impl std::fmt::Debug for LiveCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveCode")
-            .field("code_id", &self.code_id)
-            .field("user_id", &self.user_id)
-            .field("org_id", &self.org_id)
-            .field("code", &"<redacted>")
-            .field("link", &"<redacted>")
-            .field("failed_attempts", &self.failed_attempts)
-            .field("sent", &self.sent)
-            .finish()
-    }
-}
-
-/// A link SendMyPasswordlessLink would have e-mailed.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct OutboxMessage {
-    /// When it was "sent".
-    #[serde(serialize_with = "serialize_time")]
-    pub time: SystemTime,
-    /// The recipient user.
-    pub user_id: String,
-    /// The user's org.
-    pub org_id: String,
-    /// The code's ID.
-    pub code_id: String,
-    /// The registration link the mail would contain.
-    pub link: String,
-}
-
-impl std::fmt::Debug for OutboxMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxMessage")
-            .field("user_id", &self.user_id)
-            .field("org_id", &self.org_id)
-            .field("code_id", &self.code_id)
-            .field("link", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A user as the admin API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct UserInfo {
-    /// The user ID (empty for a token without a user).
-    pub user_id: String,
-    /// The user's org.
-    pub org_id: String,
-    /// The current sequence of the user's history.
-    pub sequence: u64,
-    /// Fingerprints of the tokens mapped to this user (never the tokens).
-    pub token_fingerprints: Vec<String>,
-    /// The user's passkeys.
-    pub passkeys: Vec<PasskeyInfo>,
-}
-
-/// A registered passkey.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct PasskeyInfo {
-    /// The token ID (for RemoveMyPasswordless).
-    pub id: String,
-    /// The name the user gave it.
-    pub name: String,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct TokenUser {
-    pub user_id: String,
-    pub org_id: String,
-}
-
+/// Everything an RPC changes, changed together under one lock.
 #[derive(Debug)]
-pub(crate) struct User {
-    pub org_id: String,
-    pub sequence: u64,
-    pub passkeys: Vec<PasskeyInfo>,
-}
-
-impl User {
-    pub(crate) fn new(org_id: String) -> Self {
-        // A fresh user already has one event in its history (the user was added), so the
-        // first write answers sequence 2, as in ZITADEL's example.
-        Self {
-            org_id,
-            sequence: 1,
-            passkeys: Vec::new(),
-        }
-    }
-}
-
-/// Everything that changes under the calls.
 pub(crate) struct State {
-    pub rng: ChaCha8Rng,
-    pub tokens: HashMap<String, TokenUser>,
-    pub users: HashMap<String, User>,
-    pub orgs: HashSet<String>,
-    /// Live codes by code ID, and their creation order for listing and eviction.
-    pub codes: HashMap<String, LiveCode>,
-    pub code_order: VecDeque<String>,
-    pub outbox: VecDeque<OutboxMessage>,
-}
-
-/// Counts only: the token map's keys are secrets.
-impl std::fmt::Debug for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
-            .field("tokens", &self.tokens.len())
-            .field("users", &self.users.len())
-            .field("orgs", &self.orgs.len())
-            .field("codes", &self.codes.len())
-            .field("outbox", &self.outbox.len())
-            .finish_non_exhaustive()
-    }
+    pub ids: Generator,
+    pub users: Users,
+    pub codes: Codes,
+    pub outbox: Outbox,
 }
 
 impl State {
     fn new(config: &Config) -> Self {
-        let mut state = State {
-            rng: ChaCha8Rng::seed_from_u64(config.seed),
-            tokens: HashMap::new(),
-            users: HashMap::new(),
-            orgs: HashSet::from([DEFAULT_ORG_ID.to_owned()]),
-            codes: HashMap::new(),
-            code_order: VecDeque::new(),
-            outbox: VecDeque::new(),
-        };
+        let mut users = Users::default();
         for (token, user_id, org_id) in &config.users {
-            state.add_user(token, user_id, org_id);
+            users.add(token, user_id, org_id);
         }
-        state
-    }
-
-    pub fn add_user(&mut self, token: &str, user_id: &str, org_id: &str) {
-        self.orgs.insert(org_id.to_owned());
-        if !user_id.is_empty() {
-            self.users
-                .entry(user_id.to_owned())
-                .or_insert_with(|| User::new(org_id.to_owned()));
+        State {
+            ids: Generator::new(config.seed),
+            users,
+            codes: Codes::default(),
+            outbox: Outbox::default(),
         }
-        self.tokens.insert(
-            token.to_owned(),
-            TokenUser {
-                user_id: user_id.to_owned(),
-                org_id: org_id.to_owned(),
-            },
-        );
-    }
-
-    /// An 18-digit decimal ID from the seeded RNG.
-    pub fn new_id(&mut self) -> String {
-        self.rng
-            .random_range(100_000_000_000_000_000u64..1_000_000_000_000_000_000)
-            .to_string()
-    }
-
-    /// A 12-character code of `a-z A-Z 0-9` from the seeded RNG.
-    pub fn new_code(&mut self) -> String {
-        (0..CODE_LENGTH)
-            .map(|_| char::from(CODE_ALPHABET[self.rng.random_range(0..CODE_ALPHABET.len())]))
-            .collect()
-    }
-
-    pub fn insert_code(&mut self, code: LiveCode) {
-        while self.codes.len() >= CODE_CAPACITY {
-            match self.code_order.pop_front() {
-                Some(oldest) => {
-                    self.codes.remove(&oldest);
-                }
-                None => break,
-            }
-        }
-        self.code_order.push_back(code.code_id.clone());
-        self.codes.insert(code.code_id.clone(), code);
-    }
-
-    /// Adds a message to the outbox, dropping the oldest beyond [`OUTBOX_CAPACITY`] (so that a
-    /// client calling SendMyPasswordlessLink in a loop cannot grow the mock without bound).
-    pub fn push_outbox(&mut self, message: OutboxMessage) {
-        while self.outbox.len() >= OUTBOX_CAPACITY {
-            self.outbox.pop_front();
-        }
-        self.outbox.push_back(message);
-    }
-
-    pub fn remove_code(&mut self, code_id: &str) {
-        if self.codes.remove(code_id).is_some() {
-            self.code_order.retain(|id| id != code_id);
-        }
-    }
-}
-
-/// A clock that is real or fixed, and can be moved forward (to expire codes in tests).
-#[derive(Debug)]
-pub(crate) struct Clock {
-    fixed: Option<SystemTime>,
-    offset_nanos: AtomicU64,
-}
-
-impl Clock {
-    fn new(fixed: Option<SystemTime>) -> Self {
-        Self {
-            fixed,
-            offset_nanos: AtomicU64::new(0),
-        }
-    }
-
-    pub fn now(&self) -> SystemTime {
-        let base = self.fixed.unwrap_or_else(SystemTime::now);
-        base + Duration::from_nanos(self.offset_nanos.load(Ordering::Relaxed))
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        // Saturating: a wrapped offset would move the clock back (`fetch_add` wraps).
-        let _ = self
-            .offset_nanos
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
-                Some(offset.saturating_add(nanos))
-            });
-    }
-
-    fn reset(&self) {
-        self.offset_nanos.store(0, Ordering::Relaxed);
     }
 }
 
@@ -317,8 +76,8 @@ pub(crate) struct Shared {
     pub config: Config,
     pub clock: Clock,
     state: Mutex<State>,
-    journal: Mutex<VecDeque<JournalEntry>>,
-    faults: Mutex<VecDeque<Fault>>,
+    journal: Mutex<Journal>,
+    faults: Mutex<FaultQueue>,
     /// The number of pending faults, so that calls skip the lock when there are none.
     fault_count: AtomicUsize,
 }
@@ -335,8 +94,8 @@ impl Shared {
         Self {
             clock: Clock::new(config.fixed_clock),
             state: Mutex::new(State::new(&config)),
-            journal: Mutex::new(VecDeque::new()),
-            faults: Mutex::new(VecDeque::new()),
+            journal: Mutex::new(Journal::default()),
+            faults: Mutex::new(FaultQueue::default()),
             fault_count: AtomicUsize::new(0),
             config,
         }
@@ -347,30 +106,16 @@ impl Shared {
     }
 
     pub fn record(&self, entry: JournalEntry) {
-        tracing::debug!(
-            method = entry.method,
-            transport = entry.transport.as_str(),
-            http_version = entry.http_version,
-            code = ?entry.code,
-            error_id = ?entry.error_id,
-            fault = ?entry.fault,
-            token = ?entry.token_fingerprint,
-            "call"
-        );
-        let mut journal = lock(&self.journal);
-        if journal.len() >= JOURNAL_CAPACITY {
-            journal.pop_front();
-        }
-        journal.push_back(entry);
+        lock(&self.journal).record(entry);
     }
 
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.journal).iter().cloned().collect()
+        lock(&self.journal).entries()
     }
 
     pub fn push_fault(&self, fault: Fault) {
         let mut faults = lock(&self.faults);
-        faults.push_back(fault);
+        faults.push(fault);
         self.fault_count.store(faults.len(), Ordering::Release);
     }
 
@@ -380,15 +125,9 @@ impl Shared {
             return None;
         }
         let mut faults = lock(&self.faults);
-        let index = faults.iter().position(|f| f.matches(method, transport))?;
-        let fault = faults.get_mut(index)?;
-        fault.times -= 1;
-        let taken = fault.clone();
-        if fault.times == 0 {
-            faults.remove(index);
-            self.fault_count.store(faults.len(), Ordering::Release);
-        }
-        Some(taken)
+        let taken = faults.take(method, transport);
+        self.fault_count.store(faults.len(), Ordering::Release);
+        taken
     }
 
     pub fn clear_faults(&self) {
@@ -398,7 +137,7 @@ impl Shared {
     }
 
     pub fn faults(&self) -> Vec<Fault> {
-        lock(&self.faults).iter().cloned().collect()
+        lock(&self.faults).pending()
     }
 
     /// Back to the state at start: configured users only, RNG re-seeded, clock offset cleared.
@@ -409,133 +148,59 @@ impl Shared {
         self.clock.reset();
     }
 
+    pub fn add_user(&self, token: &str, user_id: &str, org_id: &str) {
+        self.state().users.add(token, user_id, org_id);
+    }
+
     pub fn live_codes(&self) -> Vec<LiveCode> {
         let now = self.clock.now();
-        let state = self.state();
-        state
-            .code_order
-            .iter()
-            .filter_map(|id| state.codes.get(id))
-            .filter(|code| code.expires > now)
-            .cloned()
-            .collect()
+        self.state().codes.live(now)
     }
 
     pub fn outbox(&self) -> Vec<OutboxMessage> {
-        self.state().outbox.iter().cloned().collect()
+        self.state().outbox.messages()
     }
 
     pub fn users(&self) -> Vec<UserInfo> {
-        let state = self.state();
-        let mut fingerprints: HashMap<&str, Vec<String>> = HashMap::new();
-        let mut tokenless = Vec::new();
-        for (token, user) in &state.tokens {
-            let fingerprint = crate::journal::token_fingerprint(token);
-            if user.user_id.is_empty() {
-                tokenless.push(UserInfo {
-                    user_id: String::new(),
-                    org_id: user.org_id.clone(),
-                    sequence: 0,
-                    token_fingerprints: vec![fingerprint],
-                    passkeys: Vec::new(),
-                });
-            } else {
-                fingerprints
-                    .entry(user.user_id.as_str())
-                    .or_default()
-                    .push(fingerprint);
-            }
-        }
-        let mut users: Vec<UserInfo> = state
-            .users
-            .iter()
-            .map(|(id, user)| {
-                let mut token_fingerprints = fingerprints.remove(id.as_str()).unwrap_or_default();
-                token_fingerprints.sort();
-                UserInfo {
-                    user_id: id.clone(),
-                    org_id: user.org_id.clone(),
-                    sequence: user.sequence,
-                    token_fingerprints,
-                    passkeys: user.passkeys.clone(),
-                }
-            })
-            .chain(tokenless)
-            .collect();
-        users.sort_by(|a, b| a.user_id.cmp(&b.user_id).then(a.org_id.cmp(&b.org_id)));
-        users
+        self.state().users.list()
     }
 
     /// Adds a READY passkey to a user (created if unknown, in the default org); returns its ID.
     pub fn add_passkey(&self, user_id: &str, name: &str) -> String {
         let mut state = self.state();
-        let id = state.new_id();
-        let user = state
-            .users
-            .entry(user_id.to_owned())
-            .or_insert_with(|| User::new(DEFAULT_ORG_ID.to_owned()));
-        user.sequence += 1;
-        user.passkeys.push(PasskeyInfo {
-            id: id.clone(),
-            name: name.to_owned(),
-        });
+        let id = state.ids.new_id();
+        state.users.add_passkey(user_id, id.clone(), name);
         id
     }
-}
-
-/// The stable user ID non-strict mode derives from a token: 18 decimal digits of its SHA-256.
-pub fn derived_user_id(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    let n = u64::from_be_bytes(first) % 900_000_000_000_000_000 + 100_000_000_000_000_000;
-    n.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn config() -> Config {
-        Config {
+    #[test]
+    fn reset_goes_back_to_the_configured_users_and_seed() {
+        let shared = Shared::new(Config {
             strict: false,
             seed: 1,
             code_ttl: Duration::from_secs(60),
             public_origin: None,
-            fixed_clock: None,
-            users: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn the_clock_only_moves_forward() {
-        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let clock = Clock::new(Some(start));
-        clock.advance(Duration::from_secs(60));
-        assert_eq!(clock.now(), start + Duration::from_secs(60));
-        // Far past what the offset can hold, twice: it stays at the furthest, never wraps back.
-        clock.advance(Duration::from_secs(u64::MAX));
-        let far = clock.now();
-        assert!(far > start + Duration::from_secs(500 * 365 * 86_400));
-        clock.advance(Duration::from_secs(u64::MAX));
-        assert_eq!(clock.now(), far);
-    }
-
-    #[test]
-    fn the_outbox_keeps_only_the_newest_messages() {
-        let mut state = State::new(&config());
-        for i in 0..OUTBOX_CAPACITY + 5 {
-            state.push_outbox(OutboxMessage {
-                time: SystemTime::UNIX_EPOCH,
-                user_id: String::new(),
-                org_id: String::new(),
-                code_id: i.to_string(),
-                link: String::new(),
-            });
-        }
-        assert_eq!(state.outbox.len(), OUTBOX_CAPACITY);
-        assert_eq!(state.outbox.front().map(|m| m.code_id.as_str()), Some("5"));
-        let last = (OUTBOX_CAPACITY + 4).to_string();
-        assert_eq!(state.outbox.back().map(|m| &m.code_id), Some(&last));
+            fixed_clock: Some(SystemTime::UNIX_EPOCH),
+            users: vec![("t".to_owned(), "1".to_owned(), "2".to_owned())],
+        });
+        let first = shared.add_passkey("1", "a");
+        shared.add_user("u", "3", "4");
+        shared.push_fault(Fault::drop_before_handler());
+        shared.clock.advance(Duration::from_secs(5));
+        assert_eq!(shared.users().len(), 2);
+        shared.reset();
+        assert_eq!(shared.users().len(), 1);
+        assert!(shared.faults().is_empty());
+        assert_eq!(shared.clock.now(), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            shared.add_passkey("1", "a"),
+            first,
+            "the generator restarted"
+        );
     }
 }
