@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::fault::FaultSpec;
-use crate::state::Shared;
+use crate::journal::JournalEntry;
+use crate::state::{LiveCode, OutboxMessage, Shared, UserInfo};
 
 /// The reserved path prefix of the admin API.
 pub const ADMIN_PREFIX: &str = "/__mock";
@@ -41,94 +42,94 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let s = shared;
+/// The admin routes; the caller nests them under [`ADMIN_PREFIX`] and supplies the state.
+pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/journal", {
-            let s = s.clone();
-            get(move || async move { Json(s.journal()) })
-        })
+        .route("/health", get(health))
+        .route("/journal", get(journal))
+        .route("/users", get(users).post(add_user))
+        .route("/users/{user_id}/passkeys", post(add_passkey))
+        .route("/codes", get(codes))
+        .route("/outbox", get(outbox))
         .route(
-            "/users",
-            get({
-                let s = s.clone();
-                move || async move { Json(s.users()) }
-            })
-            .post({
-                let s = s.clone();
-                move |Json(user): Json<NewUser>| async move {
-                    s.add_user(&user.token, &user.user_id, &user.org_id);
-                    StatusCode::CREATED
-                }
-            }),
+            "/faults",
+            post(push_fault).get(pending_faults).delete(clear_faults),
         )
-        .route("/users/{user_id}/passkeys", {
-            let s = s.clone();
-            post(
-                move |Path(user_id): Path<String>, Json(passkey): Json<NewPasskey>| async move {
-                    let id = s.add_passkey(&user_id, &passkey.name);
-                    (StatusCode::CREATED, Json(json!({ "id": id })))
-                },
-            )
-        })
-        .route("/codes", {
-            let s = s.clone();
-            get(move || async move { Json(s.live_codes()) })
-        })
-        .route("/outbox", {
-            let s = s.clone();
-            get(move || async move { Json(s.outbox()) })
-        })
-        .route("/faults", {
-            let s2 = s.clone();
-            post(move |Json(spec): Json<FaultSpec>| async move {
-                match spec.into_fault() {
-                    Ok(fault) => {
-                        s2.push_fault(fault);
-                        StatusCode::CREATED.into_response()
-                    }
-                    Err(message) => bad_request(message),
-                }
-            })
-            .get({
-                let s = s.clone();
-                move || async move {
-                    let faults: Vec<_> = s
-                        .faults()
-                        .iter()
-                        .map(|f| {
-                            json!({
-                                "kind": f.kind().name(),
-                                "times": f.times,
-                                "method": f.method,
-                                "transport": f.transport,
-                            })
-                        })
-                        .collect();
-                    Json(faults)
-                }
-            })
-            .delete({
-                let s = s.clone();
-                move || async move {
-                    s.clear_faults();
-                    StatusCode::NO_CONTENT
-                }
-            })
-        })
-        .route("/clock/advance", {
-            let s = s.clone();
-            post(move |Json(advance): Json<Advance>| async move {
-                s.clock.advance(Duration::from_secs(advance.seconds));
-                StatusCode::NO_CONTENT
-            })
-        })
-        .route("/reset", {
-            let s = s.clone();
-            post(move || async move {
-                s.reset();
-                StatusCode::NO_CONTENT
+        .route("/clock/advance", post(advance_clock))
+        .route("/reset", post(reset))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn journal(State(s): State<Arc<Shared>>) -> Json<Vec<JournalEntry>> {
+    Json(s.journal())
+}
+
+async fn users(State(s): State<Arc<Shared>>) -> Json<Vec<UserInfo>> {
+    Json(s.users())
+}
+
+async fn add_user(State(s): State<Arc<Shared>>, Json(user): Json<NewUser>) -> StatusCode {
+    s.add_user(&user.token, &user.user_id, &user.org_id);
+    StatusCode::CREATED
+}
+
+async fn add_passkey(
+    State(s): State<Arc<Shared>>,
+    Path(user_id): Path<String>,
+    Json(passkey): Json<NewPasskey>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let id = s.add_passkey(&user_id, &passkey.name);
+    (StatusCode::CREATED, Json(json!({ "id": id })))
+}
+
+async fn codes(State(s): State<Arc<Shared>>) -> Json<Vec<LiveCode>> {
+    Json(s.live_codes())
+}
+
+async fn outbox(State(s): State<Arc<Shared>>) -> Json<Vec<OutboxMessage>> {
+    Json(s.outbox())
+}
+
+async fn push_fault(State(s): State<Arc<Shared>>, Json(spec): Json<FaultSpec>) -> Response {
+    match spec.into_fault() {
+        Ok(fault) => {
+            s.push_fault(fault);
+            StatusCode::CREATED.into_response()
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+async fn pending_faults(State(s): State<Arc<Shared>>) -> Json<Vec<serde_json::Value>> {
+    let faults = s
+        .faults()
+        .iter()
+        .map(|f| {
+            json!({
+                "kind": f.kind().name(),
+                "times": f.times,
+                "method": f.method,
+                "transport": f.transport,
             })
         })
+        .collect();
+    Json(faults)
+}
+
+async fn clear_faults(State(s): State<Arc<Shared>>) -> StatusCode {
+    s.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn advance_clock(State(s): State<Arc<Shared>>, Json(advance): Json<Advance>) -> StatusCode {
+    s.clock.advance(Duration::from_secs(advance.seconds));
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State(s): State<Arc<Shared>>) -> StatusCode {
+    s.reset();
+    StatusCode::NO_CONTENT
 }

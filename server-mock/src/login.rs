@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::RawQuery;
+use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
@@ -29,19 +29,23 @@ use crate::state::Shared;
 /// The login page's path.
 pub const LOGIN_PATH: &str = "/ui/login/login/passwordless/init";
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let post_shared = shared.clone();
-    Router::new().route(
-        LOGIN_PATH,
-        get(move |RawQuery(query): RawQuery| async move {
-            page(
-                &shared,
-                query.as_deref().unwrap_or_default().as_bytes(),
-                false,
-            )
-        })
-        .post(move |body: Bytes| async move { page(&post_shared, &body, true) }),
+/// The login page's routes (the caller supplies the state).
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new().route(LOGIN_PATH, get(open_link).post(register))
+}
+
+/// `GET`: the link as opened in a browser.
+async fn open_link(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    page(
+        &shared,
+        query.as_deref().unwrap_or_default().as_bytes(),
+        false,
     )
+}
+
+/// `POST`: the page's form, standing in for the WebAuthn ceremony.
+async fn register(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    page(&shared, &body, true)
 }
 
 fn escape(text: &str) -> String {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use bytes::Bytes;
@@ -60,7 +60,6 @@ pub(crate) fn cors() -> CorsLayer {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
     for rule in ALL {
-        let shared = shared.clone();
         let filter = match rule.verb {
             "GET" => MethodFilter::GET,
             "PUT" => MethodFilter::PUT,
@@ -70,20 +69,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         };
         router = router.route(
             rule.path,
-            on(filter, move |request: Request| {
-                rest_call(shared, rule, request)
-            }),
+            on(
+                filter,
+                move |State(shared): State<Arc<Shared>>, request: Request| {
+                    rest_call(shared, rule, request)
+                },
+            ),
         );
     }
     router
-        .merge(crate::login::router(shared.clone()))
-        .nest("/__mock", crate::admin::router(shared))
+        .merge(crate::login::router())
+        .nest(crate::admin::ADMIN_PREFIX, crate::admin::router())
         .method_not_allowed_fallback(|| async {
             MockError::fixed(12, None, "Method Not Allowed")
                 .to_rest_response_with_status(StatusCode::METHOD_NOT_ALLOWED)
         })
         .fallback(|| async { MockError::fixed(5, None, "Not Found").to_rest_response() })
         .layer(cors())
+        .with_state(shared)
 }
 
 /// Reads a request body of at most 64 KiB.
