@@ -323,7 +323,7 @@ async fn link_json_is_exactly_the_mocks_answer_on_every_transport() {
         assert_eq!(journal[0].method, "AddMyPasswordlessLink");
         assert_eq!(
             journal[0].transport,
-            Transport::parse(transport).expect("known")
+            transport.parse::<Transport>().expect("known")
         );
         assert_eq!(journal[0].code, Some(0));
     }

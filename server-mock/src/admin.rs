@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use zitadel_passkey::Transport;
 
 use crate::fault::FaultSpec;
 use crate::journal::JournalEntry;
@@ -112,7 +113,7 @@ async fn pending_faults(State(s): State<Arc<Shared>>) -> Json<Vec<serde_json::Va
                 "kind": f.kind().name(),
                 "times": f.times,
                 "method": f.method,
-                "transport": f.transport,
+                "transport": f.transport.map(Transport::as_str),
             })
         })
         .collect();

@@ -3,10 +3,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use zitadel_passkey::Transport;
 
 use crate::error::MockError;
-use crate::journal::Transport;
 
 /// A scripted fault for the next `times` calls that match its method and transport filters.
 ///
@@ -182,8 +182,20 @@ pub(crate) struct FaultSpec {
     times: Option<u32>,
     #[serde(default)]
     method: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "transport_by_name")]
     transport: Option<Transport>,
+}
+
+/// A transport filter by its name (`"grpc"`, `"grpc-web"` or `"json"`; `null` for any).
+fn transport_by_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Transport>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(name) => name.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "unknown transport {name:?}: expected \"grpc\", \"grpc-web\" or \"json\""
+            ))
+        }),
+    }
 }
 
 impl FaultSpec {

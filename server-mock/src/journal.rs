@@ -3,56 +3,15 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use zitadel_passkey::Transport;
 
 use crate::clock::serialize_time;
 
 /// At most this many journal entries are kept (the oldest go first), so that a load test
 /// neither grows the mock without bound nor makes it slower.
 pub const JOURNAL_CAPACITY: usize = 10_000;
-
-/// The wire format a call came in with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub enum Transport {
-    /// `application/grpc*` (HTTP/2).
-    #[serde(rename = "grpc")]
-    Grpc,
-    /// `application/grpc-web*` (HTTP/1.1 or HTTP/2).
-    #[serde(rename = "grpc-web")]
-    GrpcWeb,
-    /// REST/JSON through the gateway routes.
-    #[serde(rename = "json")]
-    Json,
-}
-
-impl Transport {
-    /// `"grpc"`, `"grpc-web"` or `"json"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Grpc => "grpc",
-            Transport::GrpcWeb => "grpc-web",
-            Transport::Json => "json",
-        }
-    }
-
-    /// Parses [`Transport::as_str`]'s names.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "grpc" => Some(Transport::Grpc),
-            "grpc-web" => Some(Transport::GrpcWeb),
-            "json" => Some(Transport::Json),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One RPC call as the mock saw it. Never holds the token, only a fingerprint of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,6 +21,7 @@ pub struct JournalEntry {
     #[serde(serialize_with = "serialize_time")]
     pub time: SystemTime,
     /// `grpc`, `grpc-web` or `json`.
+    #[serde(serialize_with = "serialize_transport")]
     pub transport: Transport,
     /// `HTTP/1.1` or `HTTP/2`.
     pub http_version: &'static str,
@@ -79,6 +39,11 @@ pub struct JournalEntry {
     pub token_fingerprint: Option<String>,
     /// The scripted fault applied to this call, if any (`drop_before_handler`, `delay`, ...).
     pub fault: Option<&'static str>,
+}
+
+/// Serialises a transport by its name ([`Transport::as_str`]: `"grpc"`, `"grpc-web"`, `"json"`).
+pub(crate) fn serialize_transport<S: Serializer>(t: &Transport, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.as_str())
 }
 
 /// A short, stable, one-way fingerprint of a token for logs and the journal.

@@ -99,8 +99,10 @@ use tokio::task::JoinHandle;
 
 pub use error::{MockError, http_status};
 pub use fault::{Fault, FaultKind};
-pub use journal::{JournalEntry, Transport, token_fingerprint};
+pub use journal::{JournalEntry, token_fingerprint};
 pub use state::{LiveCode, OutboxMessage, PasskeyInfo, UserInfo};
+/// The transports, as the SDK names them (the journal's `transport`, a fault's filter).
+pub use zitadel_passkey::Transport;
 
 use state::{Config, Shared};
 

@@ -17,12 +17,13 @@ use tokio::task::JoinSet;
 use tonic::body::Body;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
+use zitadel_passkey::Transport;
 
 use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
 use crate::error::grpc_go_message;
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
-use crate::journal::{JournalEntry, Transport, token_fingerprint};
+use crate::journal::{JournalEntry, token_fingerprint};
 use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
 use crate::state::Shared;
@@ -80,25 +81,25 @@ impl App {
     }
 
     /// Sends the request to gRPC, gRPC-web or the REST router.
-    async fn route(&self, transport: Transport, request: Request<Incoming>) -> Response<Body> {
+    async fn route(&self, service: Service, request: Request<Incoming>) -> Response<Body> {
         // Unary errors come trailers-only, so `grpc-message` is in the headers.
-        match transport {
+        match service {
             // gRPC, the hot path, passes tonic's body through unchanged.
-            Transport::Grpc => match self.grpc.clone().oneshot(request).await {
+            Service::Grpc => match self.grpc.clone().oneshot(request).await {
                 Ok(mut response) => {
                     grpc_go_message(response.headers_mut());
                     response
                 }
                 Err(never) => match never {},
             },
-            Transport::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
+            Service::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
                 Ok(mut response) => {
                     grpc_go_message(response.headers_mut());
                     response.map(Body::new)
                 }
                 Err(never) => match never {},
             },
-            Transport::Json => match self.rest.clone().oneshot(request).await {
+            Service::Rest => match self.rest.clone().oneshot(request).await {
                 Ok(response) => response.map(Body::new),
                 Err(never) => match never {},
             },
@@ -111,16 +112,17 @@ impl App {
         mut request: Request<Incoming>,
         kill: &Notify,
     ) -> Response<Body> {
-        let transport = classify(&request);
-        let method = match transport {
-            Transport::Grpc | Transport::GrpcWeb => rpc_of_grpc_path(request.uri().path()),
-            Transport::Json => rest_rule(request.method(), request.uri().path()).map(rpc_name),
+        let service = classify(&request);
+        let method = match service {
+            Service::Grpc | Service::GrpcWeb => rpc_of_grpc_path(request.uri().path()),
+            Service::Rest => rest_rule(request.method(), request.uri().path()).map(rpc_name),
         };
         let Some(method) = method else {
             // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
             // unknown path, answered by the router or tonic without faults or journal.
-            return self.route(transport, request).await;
+            return self.route(service, request).await;
         };
+        let transport = service.transport();
 
         let fault = self.shared.take_fault(method, transport);
         let mut entry = Journaled {
@@ -169,7 +171,7 @@ impl App {
             delay,
             outcome: outcome.clone(),
         });
-        let response = self.route(transport, request).await;
+        let response = self.route(service, request).await;
         entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {
             kill.notify_one();
@@ -225,22 +227,43 @@ fn journal_org_id(value: &HeaderValue) -> String {
     }
 }
 
+/// The service a request goes to, one per transport. The SDK's [`Transport`] is
+/// `#[non_exhaustive]`; this is the mock's exhaustive view of it, so that routing needs no
+/// catch-all arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Grpc,
+    GrpcWeb,
+    Rest,
+}
+
+impl Service {
+    /// The transport faults filter on and the journal names.
+    fn transport(self) -> Transport {
+        match self {
+            Service::Grpc => Transport::Grpc,
+            Service::GrpcWeb => Transport::GrpcWeb,
+            Service::Rest => Transport::Json,
+        }
+    }
+}
+
 /// The transport by content type and HTTP version (CONTRACT §4): gRPC only over HTTP/2. Over
 /// HTTP/1.x `application/grpc` goes to the REST gateway like any other type (a 404 there): gRPC
 /// needs trailers, and running the handler would create a code the client cannot learn about.
-fn classify<B>(request: &Request<B>) -> Transport {
+fn classify<B>(request: &Request<B>) -> Service {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
     if content_type.starts_with(b"application/grpc-web") {
-        Transport::GrpcWeb
+        Service::GrpcWeb
     } else if content_type.starts_with(b"application/grpc") && request.version() == Version::HTTP_2
     {
-        Transport::Grpc
+        Service::Grpc
     } else {
-        Transport::Json
+        Service::Rest
     }
 }
 

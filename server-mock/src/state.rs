@@ -18,7 +18,9 @@ pub use crate::users::{DEFAULT_ORG_ID, PasskeyInfo, UserInfo, derived_user_id};
 use crate::clock::Clock;
 use crate::codes::{Codes, Generator};
 use crate::fault::{Fault, FaultQueue};
-use crate::journal::{Journal, JournalEntry, Transport};
+use zitadel_passkey::Transport;
+
+use crate::journal::{Journal, JournalEntry};
 use crate::outbox::Outbox;
 use crate::users::Users;
 
