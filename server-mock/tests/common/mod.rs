@@ -1,19 +1,16 @@
-//! Raw clients for the mock's tests: hand-made HTTP/1.1 and HTTP/2 requests (hyper's client
-//! connections, no pooling or retries), gRPC-web framing, and the generated tonic client.
+//! Raw clients for the mock's tests, on top of `zitadel-passkey-test-support` (re-exported here:
+//! the raw HTTP/1.1 and h2 client, gRPC-web frames, gRPC status): the RPCs' paths, the generated
+//! tonic client, and `call`, one RPC over any transport.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 
-use base64::Engine as _;
-use bytes::{Buf, Bytes};
-use http::{HeaderMap, Method, Request, StatusCode, Version};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::{Method, StatusCode, Version};
 use prost::Message;
-use tokio::net::TcpStream;
 use zitadel_passkey::proto::google::rpc::Status as RpcStatus;
 use zitadel_passkey::proto::zitadel::auth::v1::auth_service_client::AuthServiceClient;
 use zitadel_passkey::proto::zitadel::v1::ErrorDetail;
+pub use zitadel_passkey_test_support::*;
 
 pub const ADD_PATH: &str = "/zitadel.auth.v1.AuthService/AddMyPasswordlessLink";
 pub const SEND_PATH: &str = "/zitadel.auth.v1.AuthService/SendMyPasswordlessLink";
@@ -23,226 +20,6 @@ pub const REST_ADD: &str = "/auth/v1/users/me/passwordless/_link";
 pub const REST_SEND: &str = "/auth/v1/users/me/passwordless/_send_link";
 pub const REST_LIST: &str = "/auth/v1/users/me/passwordless/_search";
 pub const REST_REMOVE: &str = "/auth/v1/users/me/passwordless/";
-
-/// A complete HTTP answer.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub version: Version,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub trailers: Option<HeaderMap>,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// Sends one request over a fresh connection, HTTP/1.1 or HTTP/2 with prior knowledge.
-pub async fn send(
-    addr: SocketAddr,
-    version: Version,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Result<Reply, hyper::Error> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    send_io(
-        stream,
-        &addr.to_string(),
-        "http",
-        version,
-        method,
-        path,
-        headers,
-        body,
-    )
-    .await
-}
-
-/// Like [`send`] over an established stream (e.g. TLS); `authority` names the server.
-#[allow(clippy::too_many_arguments)]
-pub async fn send_io<I>(
-    stream: I,
-    authority: &str,
-    scheme: &str,
-    version: Version,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Result<Reply, hyper::Error>
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let io = TokioIo::new(stream);
-    let mut request = Request::builder().method(method);
-    if version == Version::HTTP_2 {
-        request = request.uri(format!("{scheme}://{authority}{path}"));
-    } else {
-        request = request.uri(path);
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
-        {
-            request = request.header("host", authority);
-        }
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request.body(Full::new(body.into())).unwrap();
-    let response = if version == Version::HTTP_2 {
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
-        tokio::spawn(connection);
-        sender.send_request(request).await?
-    } else {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
-        tokio::spawn(connection);
-        sender.send_request(request).await?
-    };
-    let (parts, body) = response.into_parts();
-    let collected = body.collect().await?;
-    let trailers = collected.trailers().cloned();
-    Ok(Reply {
-        status: parts.status,
-        version: parts.version,
-        headers: parts.headers,
-        body: collected.to_bytes(),
-        trailers,
-    })
-}
-
-/// A length-prefixed message frame (gRPC and gRPC-web).
-pub fn frame(message: &impl Message) -> Vec<u8> {
-    let bytes = message.encode_to_vec();
-    let mut out = vec![0u8];
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(&bytes);
-    out
-}
-
-/// A gRPC-web answer taken apart: message frames, and the status from the trailer frame
-/// (or from the headers when it came trailers-only).
-#[derive(Debug)]
-pub struct GrpcWebReply {
-    pub messages: Vec<Bytes>,
-    pub trailers: HeaderMap,
-    pub trailers_only: bool,
-}
-
-pub fn parse_grpc_web(reply: &Reply) -> GrpcWebReply {
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "gRPC-web answers HTTP 200: {reply:?}"
-    );
-    let text = reply
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("application/grpc-web-text"));
-    let mut body = if text {
-        Bytes::from(
-            base64::engine::general_purpose::STANDARD
-                .decode(&reply.body)
-                .unwrap(),
-        )
-    } else {
-        reply.body.clone()
-    };
-    let mut messages = Vec::new();
-    let mut trailers = HeaderMap::new();
-    let mut saw_trailer_frame = false;
-    while body.has_remaining() {
-        assert!(body.len() >= 5, "truncated frame header");
-        let flag = body.get_u8();
-        let len = body.get_u32() as usize;
-        assert!(body.len() >= len, "truncated frame");
-        let payload = body.split_to(len);
-        if flag & 0x80 != 0 {
-            saw_trailer_frame = true;
-            for line in std::str::from_utf8(&payload).unwrap().split("\r\n") {
-                if let Some((name, value)) = line.split_once(':') {
-                    trailers.insert(
-                        http::HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes())
-                            .unwrap(),
-                        value.trim().parse().unwrap(),
-                    );
-                }
-            }
-        } else {
-            messages.push(payload);
-        }
-    }
-    let trailers_only = !saw_trailer_frame;
-    if trailers_only {
-        trailers = reply.headers.clone();
-    }
-    GrpcWebReply {
-        messages,
-        trailers,
-        trailers_only,
-    }
-}
-
-/// The status of gRPC trailers (or trailers-only headers): code, decoded message, ZITADEL detail.
-#[derive(Debug, PartialEq)]
-pub struct GrpcStatus {
-    pub code: i32,
-    pub message: String,
-    pub detail: Option<ErrorDetail>,
-    pub details_count: usize,
-}
-
-pub fn grpc_status(trailers: &HeaderMap) -> GrpcStatus {
-    let code = trailers
-        .get("grpc-status")
-        .expect("grpc-status")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let message = trailers
-        .get("grpc-message")
-        .map(|m| {
-            percent_encoding::percent_decode(m.as_bytes())
-                .decode_utf8()
-                .unwrap()
-                .into_owned()
-        })
-        .unwrap_or_default();
-    let (detail, details_count) = match trailers.get("grpc-status-details-bin") {
-        Some(bin) => {
-            let unpadded = bin.to_str().unwrap().trim_end_matches('=');
-            let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(unpadded)
-                .unwrap();
-            let status = RpcStatus::decode(bytes.as_slice()).unwrap();
-            assert_eq!(status.code, code);
-            assert_eq!(status.message, message);
-            let detail = status.details.first().map(|any| {
-                assert_eq!(any.type_url, "type.googleapis.com/zitadel.v1.ErrorDetail");
-                ErrorDetail::decode(any.value.as_slice()).unwrap()
-            });
-            (detail, status.details.len())
-        }
-        None => (None, 0),
-    };
-    GrpcStatus {
-        code,
-        message,
-        detail,
-        details_count,
-    }
-}
 
 /// The generated tonic client over a plain channel.
 pub async fn tonic_client(uri: &str) -> AuthServiceClient<tonic::transport::Channel> {
@@ -423,11 +200,9 @@ where
                 Via::GrpcWebH2 => (Version::HTTP_2, "application/grpc-web"),
                 _ => (Version::HTTP_11, "application/grpc-web-text"),
             };
-            let mut body = frame(&message);
+            let mut body = message_frame(&message);
             if via == Via::GrpcWebText {
-                body = base64::engine::general_purpose::STANDARD
-                    .encode(&body)
-                    .into_bytes();
+                body = b64(&body).into_bytes();
             }
             let mut all: Vec<(&str, &str)> =
                 vec![("content-type", content_type), ("x-grpc-web", "1")];

@@ -1,12 +1,10 @@
 //! Every RPC's success path over every transport, with raw clients.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;
-use zitadel_passkey_mock::MockServer;
+use zitadel_passkey_mock::{Code, MockServer};
 
 const USER: &str = "218000000000000001";
 const ORG: &str = "318000000000000001";
@@ -80,7 +78,7 @@ async fn add_link_over_every_transport() {
         assert_eq!(entry.transport.as_str(), via.transport());
         assert_eq!(entry.http_version, via.http_version(), "{via:?}");
         assert_eq!(entry.method, "AddMyPasswordlessLink");
-        assert_eq!(entry.code, Some(0));
+        assert_eq!(entry.code, Some(Code::Ok));
         assert_eq!(
             entry.token_fingerprint.as_deref(),
             Some(zitadel_passkey_mock::token_fingerprint("tok-1").as_str())

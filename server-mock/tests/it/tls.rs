@@ -1,11 +1,9 @@
 //! TLS: ALPN h2 and http/1.1 on one port, every transport, links with `https://`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use http::{Method, Version};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -120,7 +118,7 @@ async fn every_transport_over_tls() {
             ("te", "trailers"),
             ("authorization", "Bearer t"),
         ],
-        frame(&AddMyPasswordlessLinkRequest {}),
+        message_frame(&AddMyPasswordlessLinkRequest {}),
     )
     .await;
     assert_eq!(grpc_status(reply.trailers.as_ref().unwrap()).code, 0);
@@ -136,7 +134,7 @@ async fn every_transport_over_tls() {
                 ("content-type", "application/grpc-web+proto"),
                 ("authorization", "Bearer nope nope"),
             ],
-            frame(&AddMyPasswordlessLinkRequest {}),
+            message_frame(&AddMyPasswordlessLinkRequest {}),
         )
         .await;
         let status = grpc_status(&parse_grpc_web(&reply).trailers);

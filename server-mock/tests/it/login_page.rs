@@ -2,11 +2,9 @@
 //! removed ones; three wrong tries remove the code.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use http::{Method, Version};
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey_mock::MockServer;

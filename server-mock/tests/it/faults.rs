@@ -2,14 +2,12 @@
 //! answers; their filters and counts; the admin API's form of them.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use http::{Method, Version};
 use zitadel_passkey::proto::zitadel::auth::v1::*;
-use zitadel_passkey_mock::{Fault, MockServer, Transport};
+use zitadel_passkey_mock::{Code, Fault, MockServer, Transport};
 
 /// What a client saw, at the HTTP level.
 #[derive(Debug, PartialEq)]
@@ -66,7 +64,7 @@ async fn attempt(mock: &MockServer, via: Via) -> Seen {
                 Method::POST,
                 ADD_PATH,
                 &[("content-type", "application/grpc-web+proto"), auth],
-                frame(&AddMyPasswordlessLinkRequest {}),
+                message_frame(&AddMyPasswordlessLinkRequest {}),
             )
             .await;
             match reply {
@@ -121,7 +119,7 @@ async fn drop_after_handler_leaves_a_code_behind() {
         assert_eq!(mock.live_codes().len(), i + 1, "{via:?}: the handler ran");
         let entry = mock.journal().pop().unwrap();
         assert_eq!(entry.fault, Some("drop_after_handler"));
-        assert_eq!(entry.code, Some(0));
+        assert_eq!(entry.code, Some(Code::Ok));
     }
 }
 
@@ -180,7 +178,7 @@ async fn delay_then_normal_answer() {
             ("authorization", "Bearer t"),
             ("grpc-timeout", "100m"),
         ],
-        frame(&AddMyPasswordlessLinkRequest {}),
+        message_frame(&AddMyPasswordlessLinkRequest {}),
     )
     .await
     .unwrap();
@@ -191,7 +189,7 @@ async fn delay_then_normal_answer() {
         "only the first call made a code"
     );
     let entry = mock.journal().pop().unwrap();
-    assert_eq!(entry.code, Some(4));
+    assert_eq!(entry.code, Some(Code::DeadlineExceeded));
 
     // The same over gRPC-web.
     mock.push_fault(Fault::delay(Duration::from_millis(400)));
@@ -205,7 +203,7 @@ async fn delay_then_normal_answer() {
             ("authorization", "Bearer t"),
             ("grpc-timeout", "100m"),
         ],
-        frame(&AddMyPasswordlessLinkRequest {}),
+        message_frame(&AddMyPasswordlessLinkRequest {}),
     )
     .await
     .unwrap();
@@ -219,7 +217,7 @@ async fn delay_then_normal_answer() {
 async fn times_method_and_transport_filters() {
     let mock = MockServer::start().await.unwrap();
     mock.push_fault(
-        Fault::error(14, "", "down")
+        Fault::error(Code::Unavailable, "", "down")
             .times(2)
             .method("AddMyPasswordlessLink")
             .transport(Transport::Json),
@@ -353,7 +351,7 @@ async fn a_call_the_client_abandons_is_journaled_as_cancelled() {
         journal = mock.journal();
     }
     assert_eq!(journal.len(), 1);
-    assert_eq!(journal[0].code, Some(1), "CANCELLED");
+    assert_eq!(journal[0].code, Some(Code::Cancelled));
     assert_eq!(journal[0].fault, Some("delay"));
     assert!(mock.live_codes().is_empty(), "the handler never ran");
 }

@@ -2,13 +2,11 @@
 //! the admin API, secrets kept out of Debug output.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use http::{Method, Version};
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey_mock::{Fault, MockServer};

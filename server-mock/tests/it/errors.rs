@@ -2,11 +2,9 @@
 //! `WWW-Authenticate`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use zitadel_passkey::proto::zitadel::auth::v1::*;
-use zitadel_passkey_mock::{Fault, MockServer, Transport};
+use zitadel_passkey_mock::{Code, Fault, MockServer, Transport};
 
 const USER: &str = "218000000000000001";
 const ORG: &str = "318000000000000001";
@@ -61,7 +59,7 @@ async fn missing_auth_header() {
     }
     assert!(mock.live_codes().is_empty());
     for entry in mock.journal() {
-        assert_eq!(entry.code, Some(16));
+        assert_eq!(entry.code, Some(Code::Unauthenticated));
         assert_eq!(entry.error_id, None);
         assert_eq!(entry.token_fingerprint, None);
     }
@@ -199,7 +197,7 @@ async fn unknown_organisation() {
     }
     let journal = mock.journal();
     assert_eq!(journal[0].org_id.as_deref(), Some("999999999999999999"));
-    assert_eq!(journal[0].code, Some(7));
+    assert_eq!(journal[0].code, Some(Code::PermissionDenied));
     assert_eq!(journal[0].error_id.as_deref(), Some("AUTH-Bs7Ds"));
 }
 
@@ -309,12 +307,16 @@ async fn every_rpc_checks_auth() {
 async fn scripted_errors_look_like_zitadel_errors() {
     let mock = MockServer::start().await.unwrap();
     for via in ALL_VIAS {
-        mock.push_fault(Fault::error(14, "MOCK-down", "Errors.Internal"));
+        mock.push_fault(Fault::error(
+            Code::Unavailable,
+            "MOCK-down",
+            "Errors.Internal",
+        ));
         let error = add(&mock, via, &[("authorization", "Bearer t")])
             .await
             .unwrap_err();
         check(&error, via, 14, Some("MOCK-down"), "Errors.Internal", 503);
-        mock.push_fault(Fault::error(8, "", "quota exceeded"));
+        mock.push_fault(Fault::error(Code::ResourceExhausted, "", "quota exceeded"));
         let error = add(&mock, via, &[("authorization", "Bearer t")])
             .await
             .unwrap_err();
@@ -326,7 +328,7 @@ async fn scripted_errors_look_like_zitadel_errors() {
     );
     let journal = mock.journal();
     assert_eq!(journal[0].fault, Some("error"));
-    assert_eq!(journal[0].code, Some(14));
+    assert_eq!(journal[0].code, Some(Code::Unavailable));
     assert_eq!(journal[0].error_id.as_deref(), Some("MOCK-down"));
     let _ = Transport::Grpc;
 }
@@ -343,7 +345,7 @@ async fn grpc_web_errors_come_trailers_only_with_200() {
             ("content-type", "application/grpc-web+proto"),
             ("authorization", "Bearer a b"),
         ],
-        frame(&AddMyPasswordlessLinkRequest {}),
+        message_frame(&AddMyPasswordlessLinkRequest {}),
     )
     .await
     .unwrap();
@@ -370,7 +372,11 @@ async fn grpc_message_is_escaped_as_grpc_go_does() {
         (http::Version::HTTP_11, "application/grpc-web+proto"),
         (http::Version::HTTP_2, "application/grpc-web+proto"),
     ] {
-        mock.push_fault(Fault::error(14, "", "50% down: \"übel\"\n{retry?} <soon>"));
+        mock.push_fault(Fault::error(
+            Code::Unavailable,
+            "",
+            "50% down: \"übel\"\n{retry?} <soon>",
+        ));
         let reply = send(
             mock.local_addr(),
             version,
@@ -380,7 +386,7 @@ async fn grpc_message_is_escaped_as_grpc_go_does() {
                 ("content-type", content_type),
                 ("authorization", "Bearer t"),
             ],
-            frame(&AddMyPasswordlessLinkRequest {}),
+            message_frame(&AddMyPasswordlessLinkRequest {}),
         )
         .await
         .unwrap();

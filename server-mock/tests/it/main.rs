@@ -1,0 +1,14 @@
+//! The mock's integration tests as one binary (one link instead of one per file): a module per
+//! area, sharing `common` (and, through it, `zitadel-passkey-test-support`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod errors;
+mod faults;
+mod login_page;
+mod python_grpcio;
+mod robustness;
+mod server;
+mod tls;
+mod transports;
