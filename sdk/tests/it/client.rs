@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey::{
     BoxFuture, CallMetadata, CallOptions, Client, Code, Error, PasskeyLink, RetryPolicy, Secret,

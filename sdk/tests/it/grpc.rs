@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use zitadel_passkey::{Client, Code, RetryPolicy, Transport};
 
 fn client(url: &str) -> Client {
@@ -364,8 +362,9 @@ async fn deadline_is_honoured_within_100ms_when_the_server_hangs_or_drips() {
             .to_str()
             .unwrap()
             .to_owned();
-        assert!(grpc_timeout(&sent) <= Duration::from_millis(300), "{sent}");
-        assert!(grpc_timeout(&sent) > Duration::from_millis(200), "{sent}");
+        let sent = grpc_timeout(&sent).unwrap_or_else(|| panic!("grpc-timeout {sent:?}"));
+        assert!(sent <= Duration::from_millis(300), "{sent:?}");
+        assert!(sent > Duration::from_millis(200), "{sent:?}");
     }
 }
 
@@ -465,21 +464,6 @@ async fn connection_refused_without_a_server_gives_up_after_the_policy() {
     assert!(error.is_not_sent(), "{error:?}");
     assert_eq!(error.code(), Code::Unavailable);
     assert_eq!(sleep.waits.lock().unwrap().len(), 2);
-}
-
-/// Parses a `grpc-timeout` value such as `299996u`.
-fn grpc_timeout(value: &str) -> Duration {
-    let (number, unit) = value.split_at(value.len() - 1);
-    let number: u64 = number.parse().unwrap();
-    match unit {
-        "H" => Duration::from_secs(number * 3600),
-        "M" => Duration::from_secs(number * 60),
-        "S" => Duration::from_secs(number),
-        "m" => Duration::from_millis(number),
-        "u" => Duration::from_micros(number),
-        "n" => Duration::from_nanos(number),
-        other => panic!("bad unit {other}"),
-    }
 }
 
 #[tokio::test]
