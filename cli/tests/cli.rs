@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use zitadel_passkey_mock::{Fault, MockServer, Transport};
+use zitadel_passkey_mock::{Code, Fault, MockServer, Transport};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zitadel-passkey");
 const TRANSPORTS: [&str; 3] = ["grpc", "grpc-web", "json"];
@@ -325,7 +325,7 @@ async fn link_json_is_exactly_the_mocks_answer_on_every_transport() {
             journal[0].transport,
             transport.parse::<Transport>().expect("known")
         );
-        assert_eq!(journal[0].code, Some(0));
+        assert_eq!(journal[0].code, Some(Code::Ok));
     }
 }
 
@@ -596,7 +596,11 @@ async fn other_api_errors_exit_4() {
         );
 
         // A status the server chose to answer with, message passed through as sent.
-        mock.push_fault(Fault::error(14, "MOCK-x1", "Errors.Internal.Busy"));
+        mock.push_fault(Fault::error(
+            Code::Unavailable,
+            "MOCK-x1",
+            "Errors.Internal.Busy",
+        ));
         let mut args = vec!["link"];
         args.extend(endpoint_args(&uri, transport));
         let run = cli(&args).await;

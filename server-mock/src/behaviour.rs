@@ -47,7 +47,7 @@ use zitadel_passkey::proto::zitadel::auth::v1::{
 };
 use zitadel_passkey::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
 use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
-use zitadel_passkey::wkt;
+use zitadel_passkey::{Code, wkt};
 
 use crate::codes::LiveCode;
 use crate::error::MockError;
@@ -56,25 +56,44 @@ use crate::state::{Shared, State};
 use crate::users::{DEFAULT_ORG_ID, derived_user_id};
 
 /// Row 1.
-pub(crate) const AUTH_HEADER_MISSING: MockError = MockError::fixed(16, None, "auth header missing");
+pub(crate) const AUTH_HEADER_MISSING: MockError =
+    MockError::fixed(Code::Unauthenticated, None, "auth header missing");
 /// Row 2.
-pub(crate) const INVALID_AUTH_HEADER: MockError =
-    MockError::fixed(16, Some("AUTH-toLo1"), "invalid auth header");
+pub(crate) const INVALID_AUTH_HEADER: MockError = MockError::fixed(
+    Code::Unauthenticated,
+    Some("AUTH-toLo1"),
+    "invalid auth header",
+);
 /// Row 3.
-pub(crate) const TOKEN_INVALID: MockError =
-    MockError::fixed(16, Some("AUTH-7fs1e"), "Errors.Token.Invalid");
+pub(crate) const TOKEN_INVALID: MockError = MockError::fixed(
+    Code::Unauthenticated,
+    Some("AUTH-7fs1e"),
+    "Errors.Token.Invalid",
+);
 /// Row 4.
-pub(crate) const ORG_NOT_FOUND: MockError =
-    MockError::fixed(7, Some("AUTH-Bs7Ds"), "Organisation doesn't exist");
+pub(crate) const ORG_NOT_FOUND: MockError = MockError::fixed(
+    Code::PermissionDenied,
+    Some("AUTH-Bs7Ds"),
+    "Organisation doesn't exist",
+);
 /// Row 5.
-pub(crate) const USER_ID_MISSING: MockError =
-    MockError::fixed(9, Some("COMMAND-GVfg3"), "Errors.IDMissing");
+pub(crate) const USER_ID_MISSING: MockError = MockError::fixed(
+    Code::FailedPrecondition,
+    Some("COMMAND-GVfg3"),
+    "Errors.IDMissing",
+);
 /// Row 6.
-pub(crate) const TOKEN_ID_MISSING: MockError =
-    MockError::fixed(3, Some("MOCK-tkn01"), "Errors.IDMissing");
+pub(crate) const TOKEN_ID_MISSING: MockError = MockError::fixed(
+    Code::InvalidArgument,
+    Some("MOCK-tkn01"),
+    "Errors.IDMissing",
+);
 /// Row 7.
-pub(crate) const PASSKEY_NOT_FOUND: MockError =
-    MockError::fixed(5, Some("MOCK-tkn02"), "Errors.User.WebAuthN.NotFound");
+pub(crate) const PASSKEY_NOT_FOUND: MockError = MockError::fixed(
+    Code::NotFound,
+    Some("MOCK-tkn02"),
+    "Errors.User.WebAuthN.NotFound",
+);
 
 /// The header naming the organisation a call acts in.
 pub(crate) const ORG_HEADER: http::HeaderName = http::HeaderName::from_static("x-zitadel-orgid");
@@ -87,7 +106,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// The outcome of a call, for the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Outcome {
-    pub code: i32,
+    pub code: Code,
     pub error_id: Option<String>,
 }
 
@@ -223,7 +242,7 @@ impl Shared {
         if let Some(info) = info {
             let outcome = match &result {
                 Ok(_) => Outcome {
-                    code: 0,
+                    code: Code::Ok,
                     error_id: None,
                 },
                 Err(error) => Outcome {

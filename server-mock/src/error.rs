@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use prost::Message;
+use zitadel_passkey::Code;
 use zitadel_passkey::proto::google::rpc::Status as RpcStatus;
 use zitadel_passkey::proto::zitadel::v1::ErrorDetail;
 
@@ -19,14 +20,14 @@ pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/zitadel.v1.ErrorDet
 /// An error the mock answers with: a gRPC code, ZITADEL's error id (if any) and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MockError {
-    code: i32,
+    code: Code,
     id: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
 }
 
 impl MockError {
     /// An error from a table entry (no allocation).
-    pub(crate) const fn fixed(code: i32, id: Option<&'static str>, message: &'static str) -> Self {
+    pub(crate) const fn fixed(code: Code, id: Option<&'static str>, message: &'static str) -> Self {
         let id = match id {
             Some(id) => Some(Cow::Borrowed(id)),
             None => None,
@@ -39,7 +40,7 @@ impl MockError {
     }
 
     /// An error with owned parts (scripted faults). An empty id means "no details".
-    pub(crate) fn owned(code: i32, id: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn owned(code: Code, id: impl Into<String>, message: impl Into<String>) -> Self {
         let id: String = id.into();
         Self {
             code,
@@ -49,7 +50,7 @@ impl MockError {
     }
 
     /// The gRPC status code.
-    pub fn code(&self) -> i32 {
+    pub fn code(&self) -> Code {
         self.code
     }
 
@@ -85,7 +86,7 @@ impl MockError {
             None => Vec::new(),
         };
         RpcStatus {
-            code: self.code,
+            code: self.code.as_i32(),
             message: self.full_message(),
             details,
         }
@@ -93,7 +94,7 @@ impl MockError {
 
     /// The error as a tonic status (used for gRPC and, through tonic-web, gRPC-web).
     pub(crate) fn to_status(&self) -> tonic::Status {
-        let code = tonic::Code::from_i32(self.code);
+        let code = tonic::Code::from_i32(self.code.as_i32());
         if self.id.is_some() {
             let details = Bytes::from(self.rpc_status().encode_to_vec());
             tonic::Status::with_details(code, self.full_message(), details)
@@ -109,7 +110,7 @@ impl MockError {
 
     fn json_body(&self) -> JsonStatus<'_> {
         JsonStatus {
-            code: self.code,
+            code: self.code.as_i32(),
             message: self.full_message(),
             details: self
                 .id
@@ -143,7 +144,7 @@ impl MockError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.code == 16 {
+        if self.code == Code::Unauthenticated {
             let value = if self.id.is_some() {
                 "Bearer realm=\"zitadel\", error=\"invalid_token\""
             } else {
@@ -194,28 +195,16 @@ struct JsonDetail<'a> {
 
 impl std::fmt::Display for MockError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (code {})", self.full_message(), self.code)
+        write!(f, "{} (code {})", self.full_message(), self.code.as_i32())
     }
 }
 
 impl std::error::Error for MockError {}
 
-/// The HTTP status the REST gateway maps a gRPC code to (CONTRACT §3).
-pub fn http_status(code: i32) -> StatusCode {
-    match code {
-        0 => StatusCode::OK,
-        1 => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        3 | 9 | 11 => StatusCode::BAD_REQUEST,
-        4 => StatusCode::GATEWAY_TIMEOUT,
-        5 => StatusCode::NOT_FOUND,
-        6 | 10 => StatusCode::CONFLICT,
-        7 => StatusCode::FORBIDDEN,
-        8 => StatusCode::TOO_MANY_REQUESTS,
-        12 => StatusCode::NOT_IMPLEMENTED,
-        14 => StatusCode::SERVICE_UNAVAILABLE,
-        16 => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// The HTTP status the REST gateway maps a gRPC code to (CONTRACT §3; the SDK's table,
+/// [`Code::http_status`]).
+pub fn http_status(code: Code) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]
@@ -244,7 +233,11 @@ mod tests {
             (16, 401),
         ];
         for (code, status) in table {
-            assert_eq!(http_status(code).as_u16(), status, "code {code}");
+            assert_eq!(
+                http_status(Code::from_i32(code)).as_u16(),
+                status,
+                "code {code}"
+            );
         }
     }
 
@@ -264,7 +257,11 @@ mod tests {
 
     #[test]
     fn full_message_and_details() {
-        let error = MockError::fixed(16, Some("AUTH-7fs1e"), "Errors.Token.Invalid");
+        let error = MockError::fixed(
+            Code::Unauthenticated,
+            Some("AUTH-7fs1e"),
+            "Errors.Token.Invalid",
+        );
         assert_eq!(error.full_message(), "Errors.Token.Invalid (AUTH-7fs1e)");
         let status = error.rpc_status();
         assert_eq!(status.details.len(), 1);
@@ -277,7 +274,7 @@ mod tests {
             json,
             serde_json::json!({"code":16,"message":"Errors.Token.Invalid (AUTH-7fs1e)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"AUTH-7fs1e","message":"Errors.Token.Invalid"}]})
         );
-        let bare = MockError::fixed(16, None, "auth header missing");
+        let bare = MockError::fixed(Code::Unauthenticated, None, "auth header missing");
         assert!(bare.rpc_status().details.is_empty());
         assert_eq!(
             bare.to_json(),

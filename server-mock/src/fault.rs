@@ -4,15 +4,17 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use zitadel_passkey::Transport;
+use zitadel_passkey::{Code, Transport};
 
 use crate::error::MockError;
 
 /// A scripted fault for the next `times` calls that match its method and transport filters.
 ///
 /// ```
-/// use zitadel_passkey_mock::Fault;
-/// let fault = Fault::error(14, "MOCK-down", "Errors.Internal").times(2).method("AddMyPasswordlessLink");
+/// use zitadel_passkey_mock::{Code, Fault};
+/// let fault = Fault::error(Code::Unavailable, "MOCK-down", "Errors.Internal")
+///     .times(2)
+///     .method("AddMyPasswordlessLink");
 /// # let _ = fault;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +68,8 @@ impl Fault {
     }
 
     /// Answer with gRPC `code`, ZITADEL error `id` (empty for none) and `message`. `code` should
-    /// be an error code, 1 (CANCELLED) to 16 (UNAUTHENTICATED); the admin API refuses others.
-    pub fn error(code: i32, id: impl Into<String>, message: impl Into<String>) -> Self {
+    /// be an error code, not [`Code::Ok`]; the admin API refuses `0`.
+    pub fn error(code: Code, id: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(FaultKind::Error(MockError::owned(code, id, message)))
     }
 
@@ -209,7 +211,7 @@ impl FaultSpec {
                     ));
                 }
                 Fault::error(
-                    code,
+                    Code::from_i32(code),
                     self.id.unwrap_or_default(),
                     self.message.unwrap_or_default(),
                 )

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use zitadel_passkey::Transport;
+use zitadel_passkey::{Code, Transport};
 
 use crate::clock::serialize_time;
 
@@ -32,7 +32,8 @@ pub struct JournalEntry {
     /// The gRPC status code answered (`0` for OK; for REST the code of the JSON status);
     /// `1` (CANCELLED) when the client went away before the answer; `None` when no status
     /// was sent (a drop fault or a "proxy" answered).
-    pub code: Option<i32>,
+    #[serde(serialize_with = "serialize_code")]
+    pub code: Option<Code>,
     /// ZITADEL's error id of the answer, if any.
     pub error_id: Option<String>,
     /// The first 16 hex digits of the SHA-256 of the bearer token, if one was sent.
@@ -44,6 +45,14 @@ pub struct JournalEntry {
 /// Serialises a transport by its name ([`Transport::as_str`]: `"grpc"`, `"grpc-web"`, `"json"`).
 pub(crate) fn serialize_transport<S: Serializer>(t: &Transport, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(t.as_str())
+}
+
+/// Serialises a code by its number (`0` for OK), as gRPC puts it on the wire; `None` as `null`.
+pub(crate) fn serialize_code<S: Serializer>(code: &Option<Code>, s: S) -> Result<S::Ok, S::Error> {
+    match code {
+        Some(code) => s.serialize_i32(code.as_i32()),
+        None => s.serialize_none(),
+    }
 }
 
 /// A short, stable, one-way fingerprint of a token for logs and the journal.

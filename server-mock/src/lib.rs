@@ -4,11 +4,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use zitadel_passkey_mock::{Fault, MockServer};
+//! use zitadel_passkey_mock::{Code, Fault, MockServer};
 //!
 //! let mock = MockServer::builder().user("token-1", "200000000000000001", "300000000000000001").start().await?;
 //! let endpoint = mock.uri(); // "http://127.0.0.1:PORT": gRPC, gRPC-web and REST all here
-//! mock.push_fault(Fault::error(14, "", "upstream down").method("AddMyPasswordlessLink"));
+//! let down = Fault::error(Code::Unavailable, "", "upstream down");
+//! mock.push_fault(down.method("AddMyPasswordlessLink"));
 //! // ... call it ...
 //! for entry in mock.journal() {
 //!     println!("{} {} -> {:?}", entry.transport, entry.method, entry.code);
@@ -101,6 +102,9 @@ pub use error::{MockError, http_status};
 pub use fault::{Fault, FaultKind};
 pub use journal::{JournalEntry, token_fingerprint};
 pub use state::{LiveCode, OutboxMessage, PasskeyInfo, UserInfo};
+/// The gRPC status codes, as the SDK names them (a [`Fault::error`]'s code, [`MockError::code`],
+/// the journal's `code`).
+pub use zitadel_passkey::Code;
 /// The transports, as the SDK names them (the journal's `transport`, a fault's filter).
 pub use zitadel_passkey::Transport;
 

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use zitadel_passkey::Code;
 use zitadel_passkey::proto::http_rules::{ALL, HttpRule, auth_service};
 use zitadel_passkey::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, ListMyPasswordlessRequest, RemoveMyPasswordlessRequest,
@@ -81,10 +82,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::login::router())
         .nest(crate::admin::ADMIN_PREFIX, crate::admin::router())
         .method_not_allowed_fallback(|| async {
-            MockError::fixed(12, None, "Method Not Allowed")
+            MockError::fixed(Code::Unimplemented, None, "Method Not Allowed")
                 .to_rest_response_with_status(StatusCode::METHOD_NOT_ALLOWED)
         })
-        .fallback(|| async { MockError::fixed(5, None, "Not Found").to_rest_response() })
+        .fallback(|| async {
+            MockError::fixed(Code::NotFound, None, "Not Found").to_rest_response()
+        })
         .layer(cors())
         .with_state(shared)
 }
@@ -94,12 +97,20 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, MockError> {
     match Limited::new(body, MAX_MESSAGE_SIZE).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(body_too_large()),
-        Err(_) => Err(MockError::fixed(3, None, "failed to read the request body")),
+        Err(_) => Err(MockError::fixed(
+            Code::InvalidArgument,
+            None,
+            "failed to read the request body",
+        )),
     }
 }
 
 fn body_too_large() -> MockError {
-    MockError::fixed(8, None, "request body too large (the limit is 65536 bytes)")
+    MockError::fixed(
+        Code::ResourceExhausted,
+        None,
+        "request body too large (the limit is 65536 bytes)",
+    )
 }
 
 /// Decodes the JSON body of a `body: "*"` rule; an empty body is the empty message.
@@ -107,8 +118,13 @@ fn decode<T: DeserializeOwned + Default>(rule: &HttpRule, body: &[u8]) -> Result
     if rule.body.is_none() || body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| MockError::owned(3, "", format!("invalid JSON request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        MockError::owned(
+            Code::InvalidArgument,
+            "",
+            format!("invalid JSON request body: {e}"),
+        )
+    })
 }
 
 fn json<T: Serialize>(message: &T) -> Response {
@@ -121,7 +137,8 @@ fn json<T: Serialize>(message: &T) -> Response {
             body,
         )
             .into_response(),
-        Err(_) => MockError::fixed(13, None, "failed to encode the response").to_rest_response(),
+        Err(_) => MockError::fixed(Code::Internal, None, "failed to encode the response")
+            .to_rest_response(),
     }
 }
 
@@ -145,7 +162,7 @@ async fn rest_call(shared: Arc<Shared>, rule: &'static HttpRule, request: Reques
             record(info, &error);
             // An oversized body is 413 (not the 429 that code 8 maps to): it is the gateway's
             // answer, the call never reaches the RPC.
-            let status = if error.code() == 8 {
+            let status = if error.code() == Code::ResourceExhausted {
                 StatusCode::PAYLOAD_TOO_LARGE
             } else {
                 crate::error::http_status(error.code())
@@ -202,6 +219,10 @@ fn dispatch(
             .remove_my_passwordless(info, caller, &request.token_id)
             .map(|r| json(&r))
     } else {
-        Err(MockError::fixed(12, None, "Not Implemented"))
+        Err(MockError::fixed(
+            Code::Unimplemented,
+            None,
+            "Not Implemented",
+        ))
     }
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tonic::body::Body;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
-use zitadel_passkey::Transport;
+use zitadel_passkey::{Code, Transport};
 
 use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
 use crate::error::grpc_go_message;
@@ -204,7 +204,7 @@ impl Journaled<'_> {
 impl Drop for Journaled<'_> {
     fn drop(&mut self) {
         self.record(Some(Outcome {
-            code: 1,
+            code: Code::Cancelled,
             error_id: None,
         }));
     }
@@ -286,7 +286,7 @@ fn outcome_of(response: &Response<Body>) -> Option<Outcome> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())?;
     Some(Outcome {
-        code,
+        code: Code::from_i32(code),
         error_id: None,
     })
 }

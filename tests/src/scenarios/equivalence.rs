@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use zitadel_passkey::{CallOptions, Client, Error, PasskeyLink, Transport};
+use zitadel_passkey::{CallOptions, Client, Code, Error, PasskeyLink, Transport};
 use zitadel_passkey_mock::Fault;
 
 use crate::ctx::{self, Ctx, ORG_UNKNOWN, TOKEN_B, TOKEN_NO_USER, TOKEN_UNKNOWN, USER_A};
@@ -122,7 +122,7 @@ async fn transcript(transport: Transport, seed: u64) -> Result<Vec<Step>> {
             .await,
         |l| Step::Link(LinkFacts::from(&l)),
     ));
-    mock.push_fault(Fault::error(10, "MOCK-abort", "Errors.Aborted"));
+    mock.push_fault(Fault::error(Code::Aborted, "MOCK-abort", "Errors.Aborted"));
     steps.push(link(&a).await);
     steps.push(link(&a).await);
     mock.shutdown().await;

@@ -45,11 +45,7 @@ pub fn expect_error<T: std::fmt::Debug>(
     if !ctx.is_live() {
         let journal = ctx.mock()?.journal();
         let last = journal.last().context("the mock saw no call")?;
-        ensure_eq!(
-            last.code,
-            Some(expected.code().as_i32()),
-            "the journaled code"
-        );
+        ensure_eq!(last.code, Some(expected.code()), "the journaled code");
         ensure_eq!(
             last.error_id.as_deref(),
             expected.error_id(),

@@ -27,7 +27,7 @@ pub async fn send(ctx: Ctx) -> Result<()> {
     ensure_eq!(mock.live_codes().len(), 2, "the sent code is live too");
     let journal = ctx.journal("SendMyPasswordlessLink")?;
     ensure_eq!(journal.len(), 1);
-    ensure_eq!(journal[0].code, Some(0));
+    ensure_eq!(journal[0].code, Some(Code::Ok));
     Ok(())
 }
 
@@ -100,7 +100,7 @@ pub async fn list_and_remove(ctx: Ctx) -> Result<()> {
     let journal = ctx.journal("RemoveMyPasswordless")?;
     ensure_eq!(
         journal.iter().map(|e| e.code).collect::<Vec<_>>(),
-        [Some(0), Some(5)]
+        [Some(Code::Ok), Some(Code::NotFound)]
     );
     Ok(())
 }

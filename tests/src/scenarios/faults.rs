@@ -28,7 +28,9 @@ pub async fn error_codes(ctx: Ctx) -> Result<()> {
     for code in 1..=16 {
         let id = format!("MOCK-f{code:02}");
         let message = format!("Errors.Contract.Fault{code}");
-        mock.push_fault(Fault::error(code, id.clone(), message.clone()).method(ADD));
+        mock.push_fault(
+            Fault::error(Code::from_i32(code), id.clone(), message.clone()).method(ADD),
+        );
         let error = client
             .add_passkey_link()
             .await
@@ -50,7 +52,7 @@ pub async fn error_codes(ctx: Ctx) -> Result<()> {
             );
         }
     }
-    mock.push_fault(Fault::error(14, "", "upstream down").method(ADD));
+    mock.push_fault(Fault::error(Code::Unavailable, "", "upstream down").method(ADD));
     let error = client
         .add_passkey_link()
         .await
@@ -65,7 +67,10 @@ pub async fn error_codes(ctx: Ctx) -> Result<()> {
     ensure_eq!(journal.len(), 17, "one journal entry per call: no retries");
     for (entry, code) in journal.iter().zip(1..) {
         ensure_eq!(entry.fault, Some("error"));
-        ensure_eq!(entry.code, Some(if code == 17 { 14 } else { code }));
+        ensure_eq!(
+            entry.code,
+            Some(Code::from_i32(if code == 17 { 14 } else { code }))
+        );
     }
     ensure!(mock.live_codes().is_empty(), "a failed call created a code");
     // The fault is used up: the next call succeeds.
@@ -87,7 +92,7 @@ pub async fn delay(ctx: Ctx) -> Result<()> {
     let journal = ctx.journal(ADD)?;
     ensure_eq!(journal.len(), 1);
     ensure_eq!(journal[0].fault, Some("delay"));
-    ensure_eq!(journal[0].code, Some(0));
+    ensure_eq!(journal[0].code, Some(Code::Ok));
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail, ensure};
-use zitadel_passkey::PasskeyLink;
+use zitadel_passkey::{Code, PasskeyLink};
 use zitadel_passkey_mock::token_fingerprint;
 
 use crate::ctx::{self, Ctx, ORG_A, TOKEN_B, USER_A, USER_B};
@@ -108,7 +108,7 @@ pub async fn shape(ctx: Ctx) -> Result<()> {
         ctx::journal_transport(ctx.transport)
     );
     ensure_eq!(entry.http_version, ctx::sdk_http_version(ctx.transport));
-    ensure_eq!(entry.code, Some(0));
+    ensure_eq!(entry.code, Some(Code::Ok));
     ensure_eq!(entry.org_id, None);
     ensure_eq!(entry.fault, None);
     ensure_eq!(

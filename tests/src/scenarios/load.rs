@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use anyhow::{Result, ensure};
 use futures::future::join_all;
+use zitadel_passkey::Code;
 
 use crate::ctx::Ctx;
 use crate::ensure_eq;
@@ -32,7 +33,7 @@ pub async fn concurrent(ctx: Ctx) -> Result<()> {
     let journal = ctx.journal("AddMyPasswordlessLink")?;
     ensure_eq!(journal.len(), 100, "journal entries");
     ensure!(
-        journal.iter().all(|e| e.code == Some(0)),
+        journal.iter().all(|e| e.code == Some(Code::Ok)),
         "a call failed on the mock"
     );
     ensure_eq!(ctx.mock()?.live_codes().len(), 100, "live codes");

@@ -251,7 +251,7 @@ pub async fn retry_before_send(ctx: Ctx) -> Result<()> {
         .context("the mock did not start on the freed port")?;
     let journal = mock.journal();
     ensure_eq!(journal.len(), 1, "exactly one call reached the server");
-    ensure_eq!(journal[0].code, Some(0));
+    ensure_eq!(journal[0].code, Some(Code::Ok));
 
     // Without retries, the refused connection is an error that says it was not sent.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -324,7 +324,7 @@ pub async fn token_refresh(ctx: Ctx) -> Result<()> {
     client.add_passkey_link().await?;
     if !ctx.is_live() {
         ensure_eq!(link.user_id(), USER_A);
-        let prints: Vec<(Option<String>, Option<i32>)> = ctx
+        let prints: Vec<(Option<String>, Option<Code>)> = ctx
             .journal(ADD)?
             .into_iter()
             .map(|e| (e.token_fingerprint, e.code))
@@ -332,9 +332,12 @@ pub async fn token_refresh(ctx: Ctx) -> Result<()> {
         ensure_eq!(
             prints,
             [
-                (Some(token_fingerprint(TOKEN_UNKNOWN)), Some(16)),
-                (Some(token_fingerprint(TOKEN_A)), Some(0)),
-                (Some(token_fingerprint(TOKEN_A)), Some(0)),
+                (
+                    Some(token_fingerprint(TOKEN_UNKNOWN)),
+                    Some(Code::Unauthenticated)
+                ),
+                (Some(token_fingerprint(TOKEN_A)), Some(Code::Ok)),
+                (Some(token_fingerprint(TOKEN_A)), Some(Code::Ok)),
             ],
             "the calls the mock saw"
         );
