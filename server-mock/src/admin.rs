@@ -94,8 +94,10 @@ async fn outbox(State(s): State<Arc<Shared>>) -> Json<Vec<OutboxMessage>> {
     Json(s.outbox())
 }
 
-async fn push_fault(State(s): State<Arc<Shared>>, Json(spec): Json<FaultSpec>) -> Response {
-    match spec.into_fault() {
+/// Parsed by [`FaultSpec::from_json`] rather than axum's `Json<FaultSpec>`, so that a fault that
+/// is valid JSON but not a valid fault gets a 400 that says why (axum would answer 422).
+async fn push_fault(State(s): State<Arc<Shared>>, Json(spec): Json<serde_json::Value>) -> Response {
+    match FaultSpec::from_json(spec) {
         Ok(fault) => {
             s.push_fault(fault);
             StatusCode::CREATED.into_response()
@@ -133,4 +135,55 @@ async fn advance_clock(State(s): State<Arc<Shared>>, Json(advance): Json<Advance
 async fn reset(State(s): State<Arc<Shared>>) -> StatusCode {
     s.reset();
     StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::state::Config;
+
+    async fn post_fault(body: &'static str) -> (StatusCode, serde_json::Value) {
+        let shared = Arc::new(Shared::new(Config {
+            strict: false,
+            seed: 1,
+            code_ttl: Duration::from_secs(60),
+            public_origin: None,
+            fixed_clock: None,
+            users: Vec::new(),
+        }));
+        let request = http::Request::post("/__mock/faults")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body))
+            .expect("request");
+        let response = crate::rest::router(shared)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn a_wrong_field_for_the_kind_is_a_400_that_names_it() {
+        let (status, body) = post_fault(r#"{"kind":"delay","millis":10,"code":14}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains("unknown field `code`"), "{body}");
+        let (status, _) = post_fault(r#"{"kind":"delay","millis":"soon"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, body) = post_fault(r#"{"kind":"delay","millis":10}"#).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::CREATED, serde_json::Value::Null)
+        );
+    }
 }

@@ -165,74 +165,243 @@ impl FaultQueue {
     }
 }
 
-/// The admin API's JSON form of a fault.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FaultSpec {
-    kind: String,
-    #[serde(default)]
-    code: Option<i32>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    millis: Option<u64>,
-    #[serde(default)]
-    status: Option<u16>,
-    #[serde(default)]
-    times: Option<u32>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default, deserialize_with = "transport_by_name")]
-    transport: Option<Transport>,
+/// The admin API's JSON form of a fault (`POST /__mock/faults`): `kind` names the variant, and
+/// each kind takes its own fields and the filters every kind has (`times`, `method`,
+/// `transport`), nothing else, so a field of another kind or a typo is refused (400) instead of
+/// being ignored.
+///
+/// ```json
+/// {"kind": "error", "code": 14, "id": "MOCK-down", "message": "Errors.Internal", "times": 2}
+/// {"kind": "delay", "millis": 1500, "method": "AddMyPasswordlessLink"}
+/// {"kind": "drop_before_handler", "transport": "grpc-web"}
+/// {"kind": "drop_after_handler"}
+/// {"kind": "proxy_status", "status": 503}
+/// ```
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum FaultSpec {
+    /// [`Fault::error`]: `code` from 1 to 16; `id` (empty or missing: no details) and `message`
+    /// default to empty.
+    Error {
+        code: i32,
+        id: Option<String>,
+        message: Option<String>,
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
+    /// [`Fault::delay`] by `millis`.
+    Delay {
+        millis: u64,
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
+    /// [`Fault::drop_before_handler`].
+    DropBeforeHandler {
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
+    /// [`Fault::drop_after_handler`].
+    DropAfterHandler {
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
+    /// [`Fault::proxy_status`] with `status` (default 503).
+    ProxyStatus {
+        status: Option<u16>,
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
 }
 
-/// A transport filter by its name (`"grpc"`, `"grpc-web"` or `"json"`; `null` for any).
-fn transport_by_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Transport>, D::Error> {
-    match Option::<String>::deserialize(d)? {
-        None => Ok(None),
-        Some(name) => name.parse().map(Some).map_err(|_| {
+/// A transport filter by its name: `"grpc"`, `"grpc-web"` or `"json"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TransportName(Transport);
+
+impl<'de> Deserialize<'de> for TransportName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map(TransportName).map_err(|_| {
             serde::de::Error::custom(format!(
                 "unknown transport {name:?}: expected \"grpc\", \"grpc-web\" or \"json\""
             ))
-        }),
+        })
     }
 }
 
 impl FaultSpec {
-    pub(crate) fn into_fault(self) -> Result<Fault, String> {
-        let mut fault = match self.kind.as_str() {
-            "error" => {
-                let code = self.code.ok_or("an error fault needs \"code\"")?;
+    /// Parses the admin API's JSON; the error says what is wrong, for a 400 answer.
+    pub(crate) fn from_json(value: serde_json::Value) -> Result<Fault, String> {
+        let spec: FaultSpec =
+            serde_json::from_value(value).map_err(|e| format!("invalid fault: {e}"))?;
+        spec.into_fault()
+    }
+
+    fn into_fault(self) -> Result<Fault, String> {
+        let (mut fault, times, method, transport) = match self {
+            FaultSpec::Error {
+                code,
+                id,
+                message,
+                times,
+                method,
+                transport,
+            } => {
                 if !(1..=16).contains(&code) {
                     return Err(format!(
                         "an error fault's \"code\" is a gRPC error code from 1 to 16, not {code}"
                     ));
                 }
-                Fault::error(
+                let fault = Fault::error(
                     Code::from_i32(code),
-                    self.id.unwrap_or_default(),
-                    self.message.unwrap_or_default(),
-                )
+                    id.unwrap_or_default(),
+                    message.unwrap_or_default(),
+                );
+                (fault, times, method, transport)
             }
-            "delay" => Fault::delay(Duration::from_millis(
-                self.millis.ok_or("a delay fault needs \"millis\"")?,
-            )),
-            "drop_before_handler" => Fault::drop_before_handler(),
-            "drop_after_handler" => Fault::drop_after_handler(),
-            "proxy_status" => Fault::proxy_status(self.status.unwrap_or(503)),
-            other => return Err(format!("unknown fault kind {other:?}")),
+            FaultSpec::Delay {
+                millis,
+                times,
+                method,
+                transport,
+            } => (
+                Fault::delay(Duration::from_millis(millis)),
+                times,
+                method,
+                transport,
+            ),
+            FaultSpec::DropBeforeHandler {
+                times,
+                method,
+                transport,
+            } => (Fault::drop_before_handler(), times, method, transport),
+            FaultSpec::DropAfterHandler {
+                times,
+                method,
+                transport,
+            } => (Fault::drop_after_handler(), times, method, transport),
+            FaultSpec::ProxyStatus {
+                status,
+                times,
+                method,
+                transport,
+            } => (
+                Fault::proxy_status(status.unwrap_or(503)),
+                times,
+                method,
+                transport,
+            ),
         };
-        if let Some(times) = self.times {
+        if let Some(times) = times {
             fault = fault.times(times);
         }
-        if let Some(method) = self.method {
+        if let Some(method) = method {
             fault = fault.method(method);
         }
-        if let Some(transport) = self.transport {
+        if let Some(TransportName(transport)) = transport {
             fault = fault.transport(transport);
         }
         Ok(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<Fault, String> {
+        FaultSpec::from_json(value)
+    }
+
+    #[test]
+    fn every_documented_fault_is_accepted() {
+        assert_eq!(
+            parse(
+                json!({"kind": "error", "code": 14, "id": "MOCK-down", "message": "Errors.Internal", "times": 2})
+            ),
+            Ok(Fault::error(Code::Unavailable, "MOCK-down", "Errors.Internal").times(2))
+        );
+        assert_eq!(
+            parse(json!({"kind": "error", "code": 8})),
+            Ok(Fault::error(Code::ResourceExhausted, "", ""))
+        );
+        assert_eq!(
+            parse(json!({"kind": "delay", "millis": 1500, "method": "AddMyPasswordlessLink"})),
+            Ok(Fault::delay(Duration::from_millis(1500)).method("AddMyPasswordlessLink"))
+        );
+        assert_eq!(
+            parse(json!({"kind": "drop_before_handler", "transport": "grpc-web"})),
+            Ok(Fault::drop_before_handler().transport(Transport::GrpcWeb))
+        );
+        assert_eq!(
+            parse(json!({"kind": "drop_after_handler"})),
+            Ok(Fault::drop_after_handler())
+        );
+        assert_eq!(
+            parse(json!({"kind": "proxy_status", "status": 502})),
+            Ok(Fault::proxy_status(502))
+        );
+        assert_eq!(
+            parse(json!({"kind": "proxy_status", "times": 5, "transport": null})),
+            Ok(Fault::proxy_status(503).times(5))
+        );
+        assert_eq!(
+            parse(
+                json!({"kind": "error", "code": 7, "id": null, "message": null, "method": null, "transport": "json"})
+            ),
+            Ok(Fault::error(Code::PermissionDenied, "", "").transport(Transport::Json))
+        );
+    }
+
+    #[test]
+    fn a_field_of_another_kind_is_refused() {
+        for (spec, field) in [
+            (json!({"kind": "delay", "millis": 10, "code": 14}), "code"),
+            (json!({"kind": "error", "code": 14, "millis": 10}), "millis"),
+            (
+                json!({"kind": "error", "code": 14, "status": 503}),
+                "status",
+            ),
+            (
+                json!({"kind": "proxy_status", "message": "down"}),
+                "message",
+            ),
+            (
+                json!({"kind": "drop_before_handler", "millis": 10}),
+                "millis",
+            ),
+            (json!({"kind": "drop_after_handler", "id": "MOCK-x"}), "id"),
+            (json!({"kind": "delay", "millis": 10, "time": 2}), "time"),
+        ] {
+            let error = parse(spec.clone()).expect_err("refused");
+            assert!(
+                error.contains(&format!("unknown field `{field}`")),
+                "{spec}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_fault_needs() {
+        let missing = |spec: serde_json::Value, what: &str| {
+            let error = parse(spec.clone()).expect_err("refused");
+            assert!(error.contains(what), "{spec}: {error}");
+        };
+        missing(json!({"kind": "error"}), "missing field `code`");
+        missing(json!({"kind": "delay"}), "missing field `millis`");
+        missing(json!({"millis": 10}), "missing field `kind`");
+        missing(json!({"kind": "nonsense"}), "unknown variant `nonsense`");
+        missing(json!({"kind": "error", "code": 0}), "1 to 16, not 0");
+        missing(json!({"kind": "error", "code": 17}), "1 to 16, not 17");
+        missing(
+            json!({"kind": "delay", "millis": 1, "transport": "http"}),
+            "unknown transport \"http\"",
+        );
+        missing(json!(["error"]), "invalid fault");
     }
 }

@@ -60,7 +60,8 @@
 //! A fault is `{"kind": K, "times": N, "method": "AddMyPasswordlessLink", "transport": "grpc"|"grpc-web"|"json"}`
 //! (`times` defaults to 1, `method` and `transport` to any) with `K` one of
 //! `"error"` (+ `"code"`, `"id"`, `"message"`), `"delay"` (+ `"millis"`), `"drop_before_handler"`,
-//! `"drop_after_handler"`, `"proxy_status"` (+ `"status"`, default 503). See [`Fault`].
+//! `"drop_after_handler"`, `"proxy_status"` (+ `"status"`, default 503). See [`Fault`]. A field
+//! that does not belong to the kind (`"millis"` on an error, a typo) gets 400 with the reason.
 //!
 //! # Limits
 //!
