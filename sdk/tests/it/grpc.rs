@@ -288,6 +288,9 @@ async fn hostile_framing_becomes_a_typed_error() {
     }
 }
 
+// Real time on purpose (here and in the deadline test below): the client talks to the fake over a
+// real socket, and a paused tokio clock jumps to the next timer whenever no socket is ready at
+// that instant, which could fire the client's deadline before the fake's bytes were read.
 #[tokio::test]
 async fn a_4_gib_length_prefix_fails_at_once() {
     let started = Instant::now();

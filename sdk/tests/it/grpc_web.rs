@@ -196,6 +196,9 @@ async fn out_of_range_values_are_errors() {
     assert!(error.is_outcome_unknown(), "{error:?}");
 }
 
+// Real time on purpose: wiremock and the raw drip server answer over real sockets, and a paused
+// tokio clock jumps to the next timer whenever no socket is ready, which could fire the deadline
+// early.
 #[tokio::test]
 async fn deadline_is_honoured_within_100ms_on_a_hang_or_a_slow_drip() {
     let server = MockServer::start().await;
