@@ -166,60 +166,38 @@ impl PasskeyError {
 
 impl From<zitadel_passkey::Error> for PasskeyError {
     fn from(error: zitadel_passkey::Error) -> PasskeyError {
+        use zitadel_passkey::ErrorKind;
         let grpc_code = error.code().as_i32();
         let error_id = error.error_id().map(str::to_owned);
         let description = error.message().to_owned();
+        macro_rules! kind {
+            ($variant:ident) => {
+                PasskeyError::$variant {
+                    grpc_code,
+                    error_id,
+                    description,
+                }
+            };
+        }
         // Timeouts and unknown outcomes first: whatever the code, they tell the app not to
         // retry blindly (adding a link is not idempotent).
         if error.is_timeout() {
-            return PasskeyError::Timeout {
-                grpc_code,
-                error_id,
-                description,
-            };
+            return kind!(Timeout);
         }
-        if error.is_outcome_unknown() {
-            return PasskeyError::OutcomeUnknown {
-                grpc_code,
-                error_id,
-                description,
-            };
-        }
-        match error.code() {
-            Code::Unauthenticated => PasskeyError::Unauthenticated {
-                grpc_code,
-                error_id,
-                description,
-            },
-            Code::PermissionDenied => PasskeyError::PermissionDenied {
-                grpc_code,
-                error_id,
-                description,
-            },
-            Code::NotFound => PasskeyError::NotFound {
-                grpc_code,
-                error_id,
-                description,
-            },
-            Code::InvalidArgument => PasskeyError::InvalidArgument {
-                grpc_code,
-                error_id,
-                description,
-            },
-            Code::Unavailable => PasskeyError::Unavailable {
-                grpc_code,
-                error_id,
-                description,
-            },
-            Code::Cancelled => PasskeyError::Cancelled {
-                grpc_code,
-                error_id,
-                description,
-            },
-            _ => PasskeyError::Other {
-                grpc_code,
-                error_id,
-                description,
+        match error.kind() {
+            ErrorKind::OutcomeUnknown | ErrorKind::Malformed => kind!(OutcomeUnknown),
+            ErrorKind::NotSent | ErrorKind::Tls => kind!(Unavailable),
+            ErrorKind::Config | ErrorKind::Insecure => kind!(InvalidArgument),
+            ErrorKind::Credentials => kind!(Unauthenticated),
+            // Rejected by the server (and any kind added later): by its code.
+            _ => match error.code() {
+                Code::Unauthenticated => kind!(Unauthenticated),
+                Code::PermissionDenied => kind!(PermissionDenied),
+                Code::NotFound => kind!(NotFound),
+                Code::InvalidArgument => kind!(InvalidArgument),
+                Code::Unavailable => kind!(Unavailable),
+                Code::Cancelled => kind!(Cancelled),
+                _ => kind!(Other),
             },
         }
     }

@@ -1,6 +1,6 @@
 //! What went wrong, as one line on stderr (plus a hint where one helps), and the exit code.
 
-use zitadel_passkey::{Code, Error};
+use zitadel_passkey::{Code, Error, ErrorKind};
 
 /// The exit codes documented in `--help` ([`crate::args`]) and the README.
 pub(crate) mod exit {
@@ -95,39 +95,26 @@ impl Failure {
     }
 }
 
-/// The exit code of a failed call.
+/// The exit code of a failed call, from the SDK's [`ErrorKind`].
 pub(crate) fn exit_code(error: &Error) -> u8 {
-    if error.is_timeout() {
-        exit::NETWORK
-    } else if is_refused_locally(error) {
-        exit::USAGE
-    } else if error.is_outcome_unknown() {
-        exit::OUTCOME_UNKNOWN
-    } else if error.is_not_sent() {
-        exit::NETWORK
-    } else if matches!(error.code(), Code::Unauthenticated | Code::PermissionDenied) {
-        exit::AUTH
-    } else {
-        exit::API
+    match error.kind() {
+        // The server's own DEADLINE_EXCEEDED reads as a timeout too.
+        _ if error.is_timeout() => exit::NETWORK,
+        ErrorKind::Config | ErrorKind::Insecure => exit::USAGE,
+        ErrorKind::OutcomeUnknown | ErrorKind::Malformed => exit::OUTCOME_UNKNOWN,
+        ErrorKind::NotSent | ErrorKind::Tls => exit::NETWORK,
+        ErrorKind::Credentials => exit::AUTH,
+        _ if matches!(error.code(), Code::Unauthenticated | Code::PermissionDenied) => exit::AUTH,
+        _ => exit::API,
     }
-}
-
-/// Whether the SDK refused the call before sending it because of the client's settings (a token
-/// or org ID that cannot be a header value, a bad certificate): a bad argument, not a network
-/// failure. The SDK gives such errors INVALID_ARGUMENT and marks them not sent; a failure to
-/// connect is UNAVAILABLE.
-fn is_refused_locally(error: &Error) -> bool {
-    error.is_not_sent() && error.code() == Code::InvalidArgument
 }
 
 /// The error in words: ZITADEL's known errors explained, others as the server said them.
 fn explain(error: &Error, context: Context) -> String {
     let known = match (error.error_id(), error.code()) {
         (Some("AUTH-7fs1e"), _) => Some("the token is invalid or expired"),
-        (Some("AUTH-toLo1"), _) => Some("the authorization header is malformed"),
-        (None, Code::Unauthenticated) if error.message() == "auth header missing" => {
-            Some("no token was sent")
-        }
+        // Decided by what the command sent, never by the server's words.
+        (None, Code::Unauthenticated) if !context.had_token => Some("no token was sent"),
         (Some("AUTH-Bs7Ds"), _) if context.had_org_id => {
             Some("the organisation given with --org-id does not exist")
         }
@@ -150,7 +137,7 @@ fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
              try a longer --timeout"
         }
         exit::NETWORK if error.is_timeout() => "try a longer --timeout",
-        exit::NETWORK if error.message().contains("certificate") => {
+        exit::NETWORK if error.kind() == ErrorKind::Tls => {
             "the server's TLS certificate is not trusted: if the instance uses a private CA, pass \
              it with --ca-cert FILE"
         }
@@ -250,7 +237,14 @@ mod tests {
         assert_eq!(exit_code(&error), exit::OUTCOME_UNKNOWN);
         let error = Error::new(Code::DeadlineExceeded, "too slow");
         assert_eq!(exit_code(&error), exit::NETWORK);
-        let error = Error::new(Code::InvalidArgument, "bad header value").not_sent();
+        let error = zitadel_passkey::Client::builder("not a url")
+            .build()
+            .unwrap_err();
+        assert_eq!(exit_code(&error), exit::USAGE);
+        let error = zitadel_passkey::Client::builder("http://example.com")
+            .build()
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Insecure);
         assert_eq!(exit_code(&error), exit::USAGE);
         let error = Error::new(Code::PermissionDenied, "no").with_error_id("AUTH-Bs7Ds");
         assert_eq!(exit_code(&error), exit::AUTH);

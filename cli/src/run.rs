@@ -7,7 +7,7 @@ use time::UtcOffset;
 use zitadel_passkey::proto::zitadel::auth::v1::{
     ListMyPasswordlessResponse, RemoveMyPasswordlessResponse, SendMyPasswordlessLinkResponse,
 };
-use zitadel_passkey::{Client, Transport};
+use zitadel_passkey::{Client, ErrorKind, Transport};
 use zitadel_passkey_mock::MockServer;
 
 use crate::args::{Command, CommonArgs, LinkArgs, OutputFormat, QrStyle};
@@ -263,7 +263,7 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
         }
     }
     let client = builder.build().map_err(|e| {
-        if e.message().contains("allow_insecure_http") {
+        if e.kind() == ErrorKind::Insecure {
             // The SDK names its builder method; say it in the command line's terms.
             Failure::usage(
                 "refusing plain http:// to a host that is not loopback: the token would travel unencrypted",

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::credentials::{Credentials, Secret, TokenProvider};
-use crate::error::{Code, Error, Kind};
+use crate::error::{Code, Error, ErrorKind};
 use crate::link::{Passkey, PasskeyLink, check_details};
 use crate::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, ListMyPasswordlessRequest, RemoveMyPasswordlessRequest,
@@ -528,7 +528,7 @@ impl Client {
             tracing::debug!(parent: &span, method, error = %error, not_sent = error.is_not_sent(), "attempt failed");
 
             if error.code() == Code::Unauthenticated
-                && error.kind() == Kind::Status
+                && error.kind() == ErrorKind::Rejected
                 && !refreshed
                 && inner.credentials.can_refresh()
             {
@@ -537,7 +537,7 @@ impl Client {
                 token = within(deadline, inner.credentials.refresh(token.as_ref())).await??;
                 continue;
             }
-            if error.kind() != Kind::NotSent || number >= retry.max_attempts() {
+            if error.kind() != ErrorKind::NotSent || number >= retry.max_attempts() {
                 return Err(error);
             }
             let backoff = retry.backoff(number);
@@ -578,10 +578,10 @@ fn deadline_error(maybe_sent: bool) -> Error {
     } else {
         "the deadline passed before the request was sent"
     };
-    let kind = if maybe_sent {
-        Kind::Timeout
+    let error = Error::with_kind(ErrorKind::Timeout, Code::DeadlineExceeded, message);
+    if maybe_sent {
+        error
     } else {
-        Kind::Local
-    };
-    Error::with_kind(kind, Code::DeadlineExceeded, message)
+        error.deadline_before_sending()
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-use crate::error::{BoxError, Code, Error, Kind};
+use crate::error::{BoxError, Code, Error, ErrorKind};
 use crate::stub::BoxFuture;
 
 /// A secret string (a token) whose `Debug` and `Display` never show it.
@@ -158,7 +158,7 @@ impl Credentials {
 
 fn token_error(source: BoxError) -> Error {
     Error::with_kind(
-        Kind::Local,
+        ErrorKind::Credentials,
         Code::Unauthenticated,
         format!("the token provider failed: {source}"),
     )

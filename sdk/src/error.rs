@@ -111,10 +111,11 @@ impl Code {
         }
     }
 
-    /// The code an HTTP status stands for, by ZITADEL's gateway table read backwards (used only
-    /// when a REST answer carries no `google.rpc.Status` body). Where the table maps several codes
-    /// to one status the most general is chosen: 400 `INVALID_ARGUMENT`, 409 `ALREADY_EXISTS`,
-    /// 500 `INTERNAL`. Other 2xx give `OK`; other statuses `UNKNOWN`.
+    /// The code an HTTP status stands for in ZITADEL's gateway table, read backwards. Where the
+    /// table maps several codes to one status the most general is chosen: 400
+    /// `INVALID_ARGUMENT`, 409 `ALREADY_EXISTS`, 500 `INTERNAL`. Other 2xx give `OK`; other
+    /// statuses `UNKNOWN`. (An answer that carries no status at all, a proxy's page, is read by
+    /// gRPC's own HTTP table instead, on every transport: see [`ErrorKind`].)
     pub fn from_http_status(status: u16) -> Code {
         match status {
             200..=299 => Code::Ok,
@@ -158,28 +159,76 @@ impl fmt::Display for Code {
     }
 }
 
-/// Where an error came from; decides `is_outcome_unknown()` and whether a retry is safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// The server answered with a status: the call failed (and, but for `DEADLINE_EXCEEDED`, did nothing).
-    Status,
-    /// The request provably never reached the server (connect failed, stream refused).
+/// What kind of failure an [`Error`] is: who answered, and whether the request may have
+/// reached ZITADEL. Decide on this, never on the message text.
+///
+/// ```
+/// use zitadel_passkey::{Code, Error, ErrorKind};
+/// let error = Error::new(Code::NotFound, "Errors.User.WebAuthN.NotFound");
+/// assert_eq!(error.kind(), ErrorKind::Rejected);
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// ZITADEL, or a proxy in front of it that did not pass the request on (an HTTP 4xx page),
+    /// answered with an error status: the call did nothing (but for `DEADLINE_EXCEEDED`, see
+    /// [`Error::is_outcome_unknown`]).
+    Rejected,
+    /// The request provably never reached the server (DNS, TCP connect, a refused HTTP/2 stream,
+    /// a GOAWAY that did not cover it). Retried per the [`RetryPolicy`](crate::RetryPolicy).
     NotSent,
-    /// The request may have reached the server; we do not know what it did.
+    /// The TLS handshake failed (an untrusted certificate, a name mismatch): nothing was sent.
+    /// A private CA can be trusted with
+    /// [`add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    Tls,
+    /// The request may have reached the server and the answer was lost: the connection broke
+    /// during the call, or a proxy answered 5xx or 408 (it may have passed the request on).
     OutcomeUnknown,
-    /// The client's deadline passed (the request may have been sent).
+    /// The client's deadline passed ([`Error::is_outcome_unknown`] tells whether the request
+    /// had been sent).
     Timeout,
-    /// The server answered, but with something that breaks the protocol.
+    /// The server answered with something that breaks the protocol (a wrong content type, a
+    /// truncated or undecodable message, more than 4 MiB); it may have acted.
     Malformed,
-    /// The client was misconfigured or could not get a token; nothing was sent.
-    Local,
+    /// The client's settings or the call's values are invalid (an endpoint that does not parse,
+    /// a token that cannot be a header value): nothing was sent.
+    Config,
+    /// The client refused to send the token unencrypted: plain `http://` to a host that is not
+    /// loopback, without [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
+    Insecure,
+    /// The [`TokenProvider`](crate::TokenProvider) failed: nothing was sent.
+    Credentials,
+}
+
+impl ErrorKind {
+    /// A short name, e.g. `"outcome unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::NotSent => "not sent",
+            ErrorKind::Tls => "tls",
+            ErrorKind::OutcomeUnknown => "outcome unknown",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Config => "config",
+            ErrorKind::Insecure => "insecure",
+            ErrorKind::Credentials => "credentials",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An error from a call or from building a [`Client`](crate::Client).
 ///
-/// Opaque: read it through its accessors. Two errors are equal (`==`) when their code, message,
-/// ZITADEL error id and outcome are equal, whatever transport carried them, so the same server
-/// failure compares equal over gRPC, gRPC-web and REST.
+/// Opaque: read it through its accessors, and decide on [`kind`](Error::kind), never on the
+/// message. Two errors are equal (`==`) when their code, message, ZITADEL error id, kind and
+/// outcome are equal, whatever transport carried them, so the same answer compares equal over
+/// gRPC, gRPC-web and REST.
 ///
 /// ```
 /// use zitadel_passkey::{Code, Error};
@@ -198,7 +247,9 @@ struct Inner {
     message: String,
     error_id: Option<String>,
     http_status: Option<u16>,
-    kind: Kind,
+    kind: ErrorKind,
+    /// For [`ErrorKind::Timeout`]: the deadline passed before the request was sent.
+    before_sending: bool,
     transport: Option<Transport>,
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -207,10 +258,10 @@ impl Error {
     /// An error as a server would send it: a code and a message. Meant for fakes behind
     /// [`Client::from_stub`](crate::Client::from_stub).
     pub fn new(code: Code, message: impl Into<String>) -> Error {
-        Error::with_kind(Kind::Status, code, message)
+        Error::with_kind(ErrorKind::Rejected, code, message)
     }
 
-    pub(crate) fn with_kind(kind: Kind, code: Code, message: impl Into<String>) -> Error {
+    pub(crate) fn with_kind(kind: ErrorKind, code: Code, message: impl Into<String>) -> Error {
         Error {
             inner: Box::new(Inner {
                 code,
@@ -218,6 +269,7 @@ impl Error {
                 error_id: None,
                 http_status: None,
                 kind,
+                before_sending: false,
                 transport: None,
                 source: None,
             }),
@@ -234,14 +286,14 @@ impl Error {
     /// Marks the error as one where the request may have reached the server and its effect is
     /// unknown (for fakes that simulate a broken connection).
     pub fn outcome_unknown(mut self) -> Error {
-        self.inner.kind = Kind::OutcomeUnknown;
+        self.inner.kind = ErrorKind::OutcomeUnknown;
         self
     }
 
     /// Marks the error as one where the request provably never reached the server, so a retry
     /// is safe (for fakes that simulate a refused connection).
     pub fn not_sent(mut self) -> Error {
-        self.inner.kind = Kind::NotSent;
+        self.inner.kind = ErrorKind::NotSent;
         self
     }
 
@@ -280,18 +332,25 @@ impl Error {
         self
     }
 
-    pub(crate) fn kind(&self) -> Kind {
+    /// The client's deadline passed before the request was sent (so nothing reached the server).
+    pub(crate) fn deadline_before_sending(mut self) -> Error {
+        self.inner.before_sending = true;
+        self
+    }
+
+    /// What kind of failure this is; see [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
 
     /// A configuration error (nothing was sent).
     pub(crate) fn config(message: impl Into<String>) -> Error {
-        Error::with_kind(Kind::Local, Code::InvalidArgument, message)
+        Error::with_kind(ErrorKind::Config, Code::InvalidArgument, message)
     }
 
     /// The server's answer broke the protocol.
     pub(crate) fn malformed(message: impl Into<String>) -> Error {
-        Error::with_kind(Kind::Malformed, Code::Internal, message)
+        Error::with_kind(ErrorKind::Malformed, Code::Internal, message)
     }
 
     /// The gRPC status code (REST statuses mapped per ZITADEL's table).
@@ -318,7 +377,8 @@ impl Error {
     /// Whether the call ran out of time: the client's deadline passed or the server said
     /// `DEADLINE_EXCEEDED`.
     pub fn is_timeout(&self) -> bool {
-        self.inner.kind == Kind::Timeout || self.inner.code == Code::DeadlineExceeded
+        self.inner.kind == ErrorKind::Timeout
+            || (self.inner.kind == ErrorKind::Rejected && self.inner.code == Code::DeadlineExceeded)
     }
 
     /// Whether the request may have reached the server without the client learning what it did:
@@ -328,15 +388,29 @@ impl Error {
     /// adding a passkey link is not idempotent; check the server's state before trying again.
     pub fn is_outcome_unknown(&self) -> bool {
         match self.inner.kind {
-            Kind::OutcomeUnknown | Kind::Timeout | Kind::Malformed => true,
-            Kind::Status => self.inner.code == Code::DeadlineExceeded,
-            _ => false,
+            ErrorKind::OutcomeUnknown | ErrorKind::Malformed => true,
+            ErrorKind::Timeout => !self.inner.before_sending,
+            ErrorKind::Rejected => self.inner.code == Code::DeadlineExceeded,
+            ErrorKind::NotSent
+            | ErrorKind::Tls
+            | ErrorKind::Config
+            | ErrorKind::Insecure
+            | ErrorKind::Credentials => false,
         }
     }
 
-    /// Whether the request provably never reached the server (so retrying is safe).
+    /// Whether the request provably never reached the server. Only [`ErrorKind::NotSent`] is
+    /// retried by the client; the other kinds sent nothing either, but would fail the same way.
     pub fn is_not_sent(&self) -> bool {
-        matches!(self.inner.kind, Kind::NotSent | Kind::Local)
+        match self.inner.kind {
+            ErrorKind::NotSent
+            | ErrorKind::Tls
+            | ErrorKind::Config
+            | ErrorKind::Insecure
+            | ErrorKind::Credentials => true,
+            ErrorKind::Timeout => self.inner.before_sending,
+            ErrorKind::Rejected | ErrorKind::OutcomeUnknown | ErrorKind::Malformed => false,
+        }
     }
 
     /// The transport the call went over, if it went over one.
@@ -350,6 +424,7 @@ impl PartialEq for Error {
         self.inner.code == other.inner.code
             && self.inner.message == other.inner.message
             && self.inner.error_id == other.inner.error_id
+            && self.inner.kind == other.inner.kind
             && self.is_outcome_unknown() == other.is_outcome_unknown()
     }
 }
@@ -390,38 +465,6 @@ impl std::error::Error for Error {
     }
 }
 
-/// A decoded `google.rpc.Status`: code, message and ZITADEL's `ErrorDetail`, the same on every
-/// transport.
-pub(crate) fn from_rpc_status(code: i32, message: &str, detail: Option<(String, String)>) -> Error {
-    let code = Code::from_i32(code);
-    match detail {
-        Some((id, detail_message)) => {
-            let message = if detail_message.is_empty() {
-                message.to_owned()
-            } else {
-                detail_message
-            };
-            Error::new(code, message).with_error_id(id)
-        }
-        None => Error::new(code, message),
-    }
-}
-
-/// Reads ZITADEL's `ErrorDetail` out of a binary `google.rpc.Status` (from
-/// `grpc-status-details-bin`). Returns `None` if there is none or it does not decode.
-#[cfg(any(feature = "grpc", feature = "grpc-web"))]
-pub(crate) fn detail_from_status_bytes(bytes: &[u8]) -> Option<(String, String)> {
-    use prost::Message;
-    let status = crate::proto::google::rpc::Status::decode(bytes).ok()?;
-    status.details.iter().find_map(|any| {
-        if any.type_url.rsplit('/').next() != Some("zitadel.v1.ErrorDetail") {
-            return None;
-        }
-        let detail = crate::proto::zitadel::v1::ErrorDetail::decode(any.value.as_slice()).ok()?;
-        Some((detail.id, detail.message))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,21 +482,5 @@ mod tests {
             assert_eq!(back.http_status(), code.http_status(), "{code}");
         }
         assert_eq!(Code::from_http_status(502), Code::Unknown);
-    }
-
-    #[test]
-    fn display_has_code_id_and_message() {
-        let e = from_rpc_status(
-            16,
-            "Errors.Token.Invalid (AUTH-7fs1e)",
-            Some(("AUTH-7fs1e".into(), "Errors.Token.Invalid".into())),
-        );
-        assert_eq!(
-            e.to_string(),
-            "UNAUTHENTICATED (AUTH-7fs1e): Errors.Token.Invalid"
-        );
-        let e = from_rpc_status(16, "auth header missing", None);
-        assert_eq!(e.to_string(), "UNAUTHENTICATED: auth header missing");
-        assert_eq!(e.error_id(), None);
     }
 }

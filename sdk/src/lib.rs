@@ -76,7 +76,7 @@ pub mod wkt;
 
 pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use credentials::{Secret, TokenProvider};
-pub use error::{Code, Error};
+pub use error::{Code, Error, ErrorKind};
 pub use link::{Passkey, PasskeyLink};
 pub use proto::zitadel::v1::ObjectDetails;
 pub use retry::{RetryPolicy, Sleep, TokioSleep};

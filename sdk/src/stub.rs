@@ -16,7 +16,7 @@ use crate::proto::zitadel::auth::v1::{
     ListMyPasswordlessResponse, RemoveMyPasswordlessRequest, RemoveMyPasswordlessResponse,
     SendMyPasswordlessLinkRequest, SendMyPasswordlessLinkResponse,
 };
-use crate::{Error, Transport};
+use crate::{Code, Error, Transport};
 
 /// A boxed, sendable future (what [`Stub`], [`TokenProvider`](crate::TokenProvider) and
 /// [`Sleep`](crate::Sleep) return, so they can be used as trait objects).
@@ -70,7 +70,9 @@ impl fmt::Debug for CallMetadata {
 ///
 /// An implementation reports failures as [`Error`]s: a status the server sent with
 /// [`Error::new`], a request that never left with [`Error::not_sent`] (the client may retry it)
-/// and a broken exchange with [`Error::outcome_unknown`] (never retried).
+/// and a broken exchange with [`Error::outcome_unknown`] (never retried). Every call has a
+/// default that answers `UNIMPLEMENTED`, as a server without the method would, so a fake
+/// implements only the calls its test makes.
 ///
 /// ```
 /// use zitadel_passkey::proto::zitadel::auth::v1::*;
@@ -85,24 +87,14 @@ impl fmt::Debug for CallMetadata {
 ///         -> BoxFuture<'_, Result<AddMyPasswordlessLinkResponse, Error>> {
 ///         Box::pin(async { Err(Error::new(Code::Unauthenticated, "auth header missing")) })
 ///     }
-///     fn send_my_passwordless_link(&self, _: SendMyPasswordlessLinkRequest, _: CallMetadata)
-///         -> BoxFuture<'_, Result<SendMyPasswordlessLinkResponse, Error>> {
-///         Box::pin(async { Err(Error::new(Code::Unimplemented, "")) })
-///     }
-///     fn list_my_passwordless(&self, _: ListMyPasswordlessRequest, _: CallMetadata)
-///         -> BoxFuture<'_, Result<ListMyPasswordlessResponse, Error>> {
-///         Box::pin(async { Ok(ListMyPasswordlessResponse::default()) })
-///     }
-///     fn remove_my_passwordless(&self, _: RemoveMyPasswordlessRequest, _: CallMetadata)
-///         -> BoxFuture<'_, Result<RemoveMyPasswordlessResponse, Error>> {
-///         Box::pin(async { Err(Error::new(Code::NotFound, "")) })
-///     }
 /// }
 ///
 /// # tokio_test_block_on(async {
 /// let client = Client::from_stub(AlwaysUnauthenticated);
 /// let error = client.add_passkey_link().await.unwrap_err();
 /// assert_eq!(error.code(), Code::Unauthenticated);
+/// let error = client.list_passkeys().await.unwrap_err();
+/// assert_eq!(error.code(), Code::Unimplemented);
 /// # });
 /// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
 /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
@@ -117,26 +109,50 @@ pub trait Stub: Send + Sync + fmt::Debug {
         &self,
         request: AddMyPasswordlessLinkRequest,
         metadata: CallMetadata,
-    ) -> BoxFuture<'_, Result<AddMyPasswordlessLinkResponse, Error>>;
+    ) -> BoxFuture<'_, Result<AddMyPasswordlessLinkResponse, Error>> {
+        let _ = (request, metadata);
+        unimplemented_call("AddMyPasswordlessLink")
+    }
 
     /// `SendMyPasswordlessLink`: e-mail a new link to the user.
     fn send_my_passwordless_link(
         &self,
         request: SendMyPasswordlessLinkRequest,
         metadata: CallMetadata,
-    ) -> BoxFuture<'_, Result<SendMyPasswordlessLinkResponse, Error>>;
+    ) -> BoxFuture<'_, Result<SendMyPasswordlessLinkResponse, Error>> {
+        let _ = (request, metadata);
+        unimplemented_call("SendMyPasswordlessLink")
+    }
 
     /// `ListMyPasswordless`: the user's registered passkeys.
     fn list_my_passwordless(
         &self,
         request: ListMyPasswordlessRequest,
         metadata: CallMetadata,
-    ) -> BoxFuture<'_, Result<ListMyPasswordlessResponse, Error>>;
+    ) -> BoxFuture<'_, Result<ListMyPasswordlessResponse, Error>> {
+        let _ = (request, metadata);
+        unimplemented_call("ListMyPasswordless")
+    }
 
     /// `RemoveMyPasswordless`: remove one passkey.
     fn remove_my_passwordless(
         &self,
         request: RemoveMyPasswordlessRequest,
         metadata: CallMetadata,
-    ) -> BoxFuture<'_, Result<RemoveMyPasswordlessResponse, Error>>;
+    ) -> BoxFuture<'_, Result<RemoveMyPasswordlessResponse, Error>> {
+        let _ = (request, metadata);
+        unimplemented_call("RemoveMyPasswordless")
+    }
+}
+
+/// What a stub answers for a call it does not implement.
+fn unimplemented_call<T: Send + 'static>(
+    method: &'static str,
+) -> BoxFuture<'static, Result<T, Error>> {
+    Box::pin(async move {
+        Err(Error::new(
+            Code::Unimplemented,
+            format!("{method} is not implemented by this stub"),
+        ))
+    })
 }

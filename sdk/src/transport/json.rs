@@ -3,8 +3,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::status::{self, Reached, RpcStatus, Wire};
 use super::{MAX_RESPONSE_BYTES, Settings, USER_AGENT};
-use crate::error::{Code, Error, Kind, from_rpc_status};
+use crate::error::Error;
 use crate::proto::http_rules::{HttpRule, auth_service};
 use crate::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessRequest,
@@ -87,13 +88,20 @@ impl JsonStub {
         })?;
 
         let response = self.http.execute(request).await.map_err(send_error)?;
-        let status = response.status();
+        let http_status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let body = read_capped(response).await?;
-        if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|e| decode_error(&e).with_http_status(status.as_u16()));
+        if !status::zitadel_sends(Wire::Rest, http_status, None) {
+            return Err(status::answer(Wire::Rest, http_status, rpc_status(&body)));
         }
-        Err(status_error(status.as_u16(), &body))
+        let content_type = content_type.unwrap_or_default();
+        if !is_json(&content_type) {
+            return Err(status::unexpected_content_type(&content_type));
+        }
+        decode(&body)
     }
 }
 
@@ -108,18 +116,31 @@ fn authorization(metadata: &CallMetadata) -> Result<Option<http::HeaderValue>, E
     Ok(Some(value))
 }
 
-/// A response body that is not the expected message. serde's text for a wrong value quotes the
-/// value (which may be a link with its one-time code), so only its position is given then.
-fn decode_error(error: &serde_json::Error) -> Error {
-    let what = match error.classify() {
-        serde_json::error::Category::Data => format!(
-            "a value of the wrong type or out of range at line {} column {}",
-            error.line(),
-            error.column()
-        ),
-        _ => error.to_string(),
-    };
-    Error::malformed(format!("the response is not the expected JSON: {what}"))
+/// Whether a content type is JSON, as the gateway sends it (`application/json`, maybe with
+/// parameters).
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The message of a success. serde's text for a wrong value quotes the value (which may be a
+/// link with its one-time code), so only its position is kept then.
+fn decode<Resp: DeserializeOwned>(body: &[u8]) -> Result<Resp, Error> {
+    if body.trim_ascii().is_empty() {
+        return Err(status::missing_message());
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        let position = format!("at line {} column {}", error.line(), error.column());
+        match error.classify() {
+            serde_json::error::Category::Eof => status::truncated(position),
+            serde_json::error::Category::Data => status::undecodable(format!(
+                "a value of the wrong type or out of range {position}"
+            )),
+            _ => status::undecodable(error),
+        }
+    })
 }
 
 /// Characters to escape in one path segment.
@@ -132,50 +153,23 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// A failure to send or to receive the head of the response.
 fn send_error(error: reqwest::Error) -> Error {
     let error = error.without_url();
-    if error.is_connect() {
-        // Connect covers DNS, TCP and TLS: no byte of the request left.
-        return Error::with_kind(
-            Kind::NotSent,
-            Code::Unavailable,
-            format!("could not connect: {}", chain(&error)),
-        )
-        .with_source(error);
-    }
     if error.is_redirect() {
-        return Error::with_kind(Kind::Malformed, Code::Internal, "unexpected redirect")
-            .with_source(error);
+        // Redirects are not followed (the policy is none), so reqwest never says this; kept so
+        // that a change of policy cannot turn a redirect into a silent resend.
+        return status::protocol("an unexpected redirect").with_source(error);
     }
-    Error::with_kind(
-        Kind::OutcomeUnknown,
-        Code::Unavailable,
-        format!("the connection failed during the call: {}", chain(&error)),
-    )
-    .with_source(error)
-}
-
-/// An error and its sources on one line (no URLs: they were stripped).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    // Connect covers DNS, TCP and TLS: no byte of the request left.
+    let reached = if error.is_connect() {
+        Reached::Nothing
+    } else {
+        Reached::MaybeServer
+    };
+    status::connection(reached, error)
 }
 
 /// Reads the body, failing as soon as it passes [`MAX_RESPONSE_BYTES`].
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-    let status = response.status().as_u16();
-    let too_big = || {
-        Error::with_kind(
-            Kind::Malformed,
-            Code::ResourceExhausted,
-            format!("the response is larger than {MAX_RESPONSE_BYTES} bytes"),
-        )
-        .with_http_status(status)
-    };
+    let too_big = || status::too_big();
     if response
         .content_length()
         .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
@@ -192,81 +186,48 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> 
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => {
-                let e = e.without_url();
-                return Err(Error::with_kind(
-                    Kind::OutcomeUnknown,
-                    Code::Unavailable,
-                    format!("reading the response failed: {}", chain(&e)),
-                )
-                .with_http_status(status)
-                .with_source(e));
-            }
+            Err(e) => return Err(status::connection(Reached::MaybeServer, e.without_url())),
         }
     }
 }
 
-/// An error answer: a `google.rpc.Status` in JSON, or something a proxy made up.
-fn status_error(http_status: u16, body: &[u8]) -> Error {
+/// The `google.rpc.Status` of an error body, if the body is one (ZITADEL's gateway writes it;
+/// a proxy's page is not).
+fn rpc_status(body: &[u8]) -> Option<RpcStatus> {
     #[derive(serde::Deserialize)]
-    struct RpcStatus {
-        code: Option<i32>,
+    struct Body {
+        code: i32,
         #[serde(default)]
         message: String,
+        /// Read loosely: details that are not a list of objects leave the status without its
+        /// `ErrorDetail`, as undecodable `grpc-status-details-bin` does on gRPC.
         #[serde(default)]
-        details: Vec<serde_json::Value>,
+        details: serde_json::Value,
     }
-    // ZITADEL's gateway sends each code with the HTTP status of its table, and never OK as an
-    // error. A 5xx (or 408) whose body names another code came from something in between (that
-    // may have forwarded the request), so it is read as a proxy's answer below: above all, a
-    // body saying UNAUTHENTICATED must not pass for a rejection, which would be sent again.
-    let from_zitadel = |code: i32| {
-        code != 0
-            && (Code::from_i32(code).http_status() == http_status
-                || !(http_status >= 500 || http_status == 408))
-    };
-    if let Ok(RpcStatus {
-        code: Some(code),
-        message,
-        details,
-    }) = serde_json::from_slice::<RpcStatus>(body)
-        && from_zitadel(code)
-    {
-        let detail = details.iter().find_map(|any| {
-            let type_url = any.get("@type")?.as_str()?;
-            if type_url.rsplit('/').next() != Some("zitadel.v1.ErrorDetail") {
-                return None;
-            }
-            let field = |name: &str| {
-                any.get(name)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            Some((field("id"), field("message")))
-        });
-        return from_rpc_status(code, &message, detail).with_http_status(http_status);
-    }
-    // No (consistent) gRPC status: an answer from a proxy or load balancer in front of ZITADEL.
-    // After a 5xx the request may have been forwarded and carried out; a 4xx was refused on the
-    // way.
-    let code = Code::from_http_status(http_status);
-    let kind = if http_status >= 500 || http_status == 408 {
-        Kind::OutcomeUnknown
-    } else {
-        Kind::Status
-    };
-    let code = if code == Code::Unknown && http_status >= 500 {
-        Code::Unavailable
-    } else {
-        code
-    };
-    Error::with_kind(
-        kind,
-        code,
-        format!("HTTP {http_status}, not an answer of ZITADEL's gateway (from a proxy?)"),
-    )
-    .with_http_status(http_status)
+    let body: Body = serde_json::from_slice(body).ok()?;
+    let details = body
+        .details
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let detail = details.iter().find_map(|any| {
+        let type_url = any.get("@type")?.as_str()?;
+        if type_url.rsplit('/').next() != Some("zitadel.v1.ErrorDetail") {
+            return None;
+        }
+        let field = |name: &str| {
+            any.get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Some((field("id"), field("message")))
+    });
+    Some(RpcStatus {
+        code: body.code,
+        message: body.message,
+        detail,
+    })
 }
 
 impl Stub for JsonStub {

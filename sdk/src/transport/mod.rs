@@ -1,4 +1,5 @@
-//! The wire formats, one module each, all behind [`Stub`](crate::Stub).
+//! The wire formats, one module each, all behind [`Stub`](crate::Stub), and [`status`], the one
+//! place that decides what a failed exchange means on any of them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,10 +10,9 @@ use crate::Error;
 
 #[cfg(any(feature = "grpc", feature = "grpc-web"))]
 pub(crate) mod grpc;
-#[cfg(any(feature = "grpc", feature = "grpc-web"))]
-pub(crate) mod guard;
 #[cfg(feature = "json")]
 pub(crate) mod json;
+pub(crate) mod status;
 
 /// The largest response body any transport buffers (4 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -116,9 +116,13 @@ pub(crate) fn parse_endpoint(endpoint: &str, allow_insecure_http: bool) -> Resul
     match url.scheme() {
         "https" => Ok(url),
         "http" if allow_insecure_http || is_loopback(&host) => Ok(url),
-        "http" => Err(Error::config(format!(
-            "refusing plain http:// to the non-loopback host {host}: use https:// or allow_insecure_http(true)"
-        ))),
+        "http" => Err(Error::with_kind(
+            crate::ErrorKind::Insecure,
+            crate::Code::InvalidArgument,
+            format!(
+                "refusing plain http:// to the non-loopback host {host}: use https:// or allow_insecure_http(true)"
+            ),
+        )),
         other => Err(Error::config(format!(
             "unsupported scheme {other:?}: use https:// (or http:// to a loopback host)"
         ))),
