@@ -11,9 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use http_body::Frame;
@@ -24,8 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
-
-use crate::wire;
+use zitadel_passkey_test_support::{b64, b64_decode, b64_unpadded, frame, frames};
 
 /// What the tap changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +43,6 @@ pub enum Rewrite {
 const UNKNOWN_FIELD: [u8; 7] = [0x9a, 0x06, 0x04, b'a', b'b', b'c', b'd'];
 /// An unknown 2-byte protobuf field (number 15, varint 0): changes a length modulo 3.
 const UNKNOWN_SHORT: [u8; 2] = [0x78, 0x00];
-
-const LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 type Body = StreamBody<futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
 
@@ -239,13 +230,11 @@ fn rewrite_frames(state: &State, data: &[u8]) -> Result<Bytes> {
         return Ok(Bytes::copy_from_slice(data));
     }
     let mut out = Vec::new();
-    for (flag, mut payload) in wire::frames(data)? {
+    for (flag, mut payload) in frames(data)? {
         if flag == 0 {
             payload.extend_from_slice(&UNKNOWN_FIELD);
         }
-        out.push(flag);
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(&payload);
+        out.extend(frame(flag, &payload));
     }
     Ok(out.into())
 }
@@ -253,7 +242,7 @@ fn rewrite_frames(state: &State, data: &[u8]) -> Result<Bytes> {
 /// Message frames as in gRPC; the trailer frame's `grpc-status-details-bin` rewritten.
 fn rewrite_grpc_web(state: &State, data: &[u8]) -> Result<Bytes> {
     let mut out = Vec::new();
-    for (flag, mut payload) in wire::frames(data)? {
+    for (flag, mut payload) in frames(data)? {
         if flag == 0 && state.rewrite == Rewrite::UnknownFields {
             payload.extend_from_slice(&UNKNOWN_FIELD);
         }
@@ -283,9 +272,7 @@ fn rewrite_grpc_web(state: &State, data: &[u8]) -> Result<Bytes> {
                 .collect::<String>()
                 .into_bytes();
         }
-        out.push(flag);
-        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        out.extend_from_slice(&payload);
+        out.extend(frame(flag, &payload));
     }
     Ok(out.into())
 }
@@ -308,11 +295,11 @@ fn details_header(state: &State, headers: &mut HeaderMap) {
 
 /// A `grpc-status-details-bin` value rewritten per the mode; `None` to leave it.
 fn details(state: &State, value: &str) -> Option<String> {
-    let mut status = LENIENT.decode(value).ok()?;
+    let mut status = b64_decode(value).ok()?;
     match state.rewrite {
         Rewrite::UnknownFields => {
             status.extend_from_slice(&UNKNOWN_FIELD);
-            Some(STANDARD.encode(&status))
+            Some(b64(&status))
         }
         Rewrite::Base64Unpadded | Rewrite::Base64Padded => {
             // Make sure the encoding needs padding, so that dropping or adding it shows.
@@ -320,9 +307,9 @@ fn details(state: &State, value: &str) -> Option<String> {
                 status.extend_from_slice(&UNKNOWN_SHORT);
             }
             Some(if state.rewrite == Rewrite::Base64Unpadded {
-                STANDARD_NO_PAD.encode(&status)
+                b64_unpadded(&status)
             } else {
-                STANDARD.encode(&status)
+                b64(&status)
             })
         }
         Rewrite::None | Rewrite::AuthScheme => None,

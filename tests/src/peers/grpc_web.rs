@@ -2,16 +2,16 @@
 //! connection (HTTP/1.1 or h2c). Only the protobuf messages come from the generated code.
 
 use anyhow::{Context, Result, bail, ensure};
-use base64::Engine as _;
 use bytes::Bytes;
 use http::Request;
 use prost::Message;
 use zitadel_passkey::proto::google::rpc::Status;
 use zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
 use zitadel_passkey::proto::zitadel::v1::ErrorDetail;
+use zitadel_passkey_test_support::{Reply, b64_decode, frame, frames, send_request, trailer_block};
 
 use crate::ensure_eq;
-use crate::wire::{self, Reply, Version};
+use crate::wire::{self, Version};
 
 const PATH: &str = "/zitadel.auth.v1.AuthService/AddMyPasswordlessLink";
 
@@ -36,7 +36,8 @@ async fn call(addr: &str, version: Version, headers: &[(&str, &str)]) -> Result<
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let reply = wire::send(addr, version, request.body(Bytes::from(wire::frame(&[])))?).await?;
+    let request = request.body(Bytes::from(frame(0, &[])))?;
+    let reply = send_request(addr, version.http(), request).await?;
     answer(&reply)
 }
 
@@ -62,10 +63,10 @@ fn answer(reply: &Reply) -> Result<Answer> {
         }
     }
     let mut messages = Vec::new();
-    for (flag, payload) in wire::frames(&reply.body)? {
+    for (flag, payload) in frames(&reply.body)? {
         match flag {
             0 => messages.push(payload),
-            0x80 => status.extend(wire::trailer_block(&payload)),
+            0x80 => status.extend(trailer_block(&payload)),
             other => bail!("unexpected frame flag {other:#x}"),
         }
     }
@@ -91,12 +92,7 @@ fn detail(answer: &Answer) -> Result<Option<ErrorDetail>> {
     let Some(bin) = answer.status.get("grpc-status-details-bin") else {
         return Ok(None);
     };
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let status = Status::decode(engine.decode(bin)?.as_slice())?;
+    let status = Status::decode(b64_decode(bin)?.as_slice())?;
     let any = status.details.first().context("a Status without details")?;
     ensure_eq!(any.type_url, "type.googleapis.com/zitadel.v1.ErrorDetail");
     Ok(Some(ErrorDetail::decode(any.value.as_slice())?))
@@ -184,7 +180,7 @@ pub async fn check(addr: &str, version: Version, token: &str) -> Result<()> {
     } else {
         preflight.uri(format!("http://{addr}{PATH}"))
     };
-    let reply = wire::send(addr, version, preflight.body(Bytes::new())?).await?;
+    let reply = send_request(addr, version.http(), preflight.body(Bytes::new())?).await?;
     ensure!(reply.status.is_success(), "preflight: {}", reply.status);
     let origin = reply
         .header("access-control-allow-origin")

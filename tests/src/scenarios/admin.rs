@@ -9,7 +9,9 @@ use zitadel_passkey::{Code, Error, Transport};
 
 use crate::ctx::{self, Ctx, ORG_A};
 use crate::ensure_eq;
-use crate::wire::{self, Reply, Version};
+use zitadel_passkey_test_support::{Reply, get, send_request};
+
+use crate::wire::Version;
 
 const TOKEN: &str = "contract-admin-api-token";
 const USER: &str = "218000000000000055";
@@ -27,13 +29,13 @@ async fn admin(ctx: &Ctx, method: &str, path: &str, body: Option<Value>) -> Resu
         }
         None => Bytes::new(),
     };
-    wire::send(&addr, Version::Http1, request.body(body)?).await
+    Ok(send_request(&addr, Version::Http1.http(), request.body(body)?).await?)
 }
 
 /// Users, faults, journal, codes, clock and reset through `/__mock`.
 pub async fn http_api(ctx: Ctx) -> Result<()> {
     let health = admin(&ctx, "GET", "/health", None).await?;
-    ensure_eq!(health.json()?["status"], "ok");
+    ensure_eq!(health.try_json()?["status"], "ok");
     let added = admin(
         &ctx,
         "POST",
@@ -77,7 +79,7 @@ pub async fn http_api(ctx: Ctx) -> Result<()> {
         error,
         Error::new(Code::Unavailable, "Errors.Admin").with_error_id("MOCK-here")
     );
-    let pending = admin(&ctx, "GET", "/faults", None).await?.json()?;
+    let pending = admin(&ctx, "GET", "/faults", None).await?.try_json()?;
     ensure_eq!(
         pending.as_array().map(Vec::len),
         Some(1),
@@ -90,7 +92,7 @@ pub async fn http_api(ctx: Ctx) -> Result<()> {
         !String::from_utf8_lossy(&journal.body).contains(TOKEN),
         "the journal shows a token"
     );
-    let journal = journal.json()?;
+    let journal = journal.try_json()?;
     let entries = journal.as_array().context("the journal is not a list")?;
     let codes: Vec<Value> = entries.iter().map(|e| e["code"].clone()).collect();
     ensure_eq!(codes, [json!(0), json!(14), json!(0)], "journaled codes");
@@ -101,7 +103,7 @@ pub async fn http_api(ctx: Ctx) -> Result<()> {
     ensure_eq!(entries[1]["fault"], "error");
     ensure_eq!(entries[1]["error_id"], "MOCK-here");
 
-    let codes = admin(&ctx, "GET", "/codes", None).await?.json()?;
+    let codes = admin(&ctx, "GET", "/codes", None).await?.try_json()?;
     let ids: Vec<&str> = codes
         .as_array()
         .context("codes is not a list")?
@@ -123,7 +125,7 @@ pub async fn http_api(ctx: Ctx) -> Result<()> {
         advanced.status
     );
     ensure_eq!(
-        wire::get(link.url()).await?.status.as_u16(),
+        get(link.url()).await?.status.as_u16(),
         410,
         "an expired link"
     );
@@ -131,10 +133,13 @@ pub async fn http_api(ctx: Ctx) -> Result<()> {
     let reset = admin(&ctx, "POST", "/reset", None).await?;
     ensure!(reset.status.is_success(), "reset: {}", reset.status);
     ensure_eq!(
-        admin(&ctx, "GET", "/journal", None).await?.json()?,
+        admin(&ctx, "GET", "/journal", None).await?.try_json()?,
         json!([])
     );
-    ensure_eq!(admin(&ctx, "GET", "/codes", None).await?.json()?, json!([]));
+    ensure_eq!(
+        admin(&ctx, "GET", "/codes", None).await?.try_json()?,
+        json!([])
+    );
     let error = client
         .add_passkey_link()
         .await

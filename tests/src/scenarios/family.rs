@@ -3,10 +3,10 @@
 use anyhow::{Context, Result, ensure};
 use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;
 use zitadel_passkey::{Code, Error};
+use zitadel_passkey_test_support::get;
 
 use crate::ctx::{Ctx, ORG_A, TOKEN_B, USER_A, USER_B};
 use crate::ensure_eq;
-use crate::wire;
 
 /// SendMyPasswordlessLink: details only; the link goes to the outbox and opens.
 pub async fn send(ctx: Ctx) -> Result<()> {
@@ -22,7 +22,7 @@ pub async fn send(ctx: Ctx) -> Result<()> {
     ensure_eq!(outbox.len(), 1, "outbox");
     ensure_eq!(outbox[0].user_id, USER_A);
     ensure_eq!(outbox[0].org_id, ORG_A);
-    let reply = wire::get(&outbox[0].link).await?;
+    let reply = get(&outbox[0].link).await?;
     ensure_eq!(reply.status.as_u16(), 200, "the e-mailed link opens");
     ensure_eq!(mock.live_codes().len(), 2, "the sent code is live too");
     let journal = ctx.journal("SendMyPasswordlessLink")?;

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail, ensure};
 use zitadel_passkey::{Code, PasskeyLink};
 use zitadel_passkey_mock::token_fingerprint;
+use zitadel_passkey_test_support::get;
 
 use crate::ctx::{self, Ctx, ORG_A, TOKEN_B, USER_A, USER_B};
 use crate::ensure_eq;
@@ -181,22 +182,22 @@ pub async fn login_page(ctx: Ctx) -> Result<()> {
     let client = ctx.client()?;
     let mock = ctx.mock()?;
     let opened = client.add_passkey_link().await?;
-    let reply = wire::get(opened.url()).await?;
+    let reply = get(opened.url()).await?;
     ensure_eq!(reply.status.as_u16(), 200, "the right code opens the page");
     ensure!(
         String::from_utf8_lossy(&reply.body).contains(USER_A),
         "the page is not for user A"
     );
-    let again = wire::get(opened.url()).await?;
+    let again = get(opened.url()).await?;
     ensure_eq!(again.status.as_u16(), 200, "opening twice");
 
     let wrong = client.add_passkey_link().await?;
     let bad = wrong_code(wrong.url())?;
     for attempt in 1..=3 {
-        let reply = wire::get(&bad).await?;
+        let reply = get(&bad).await?;
         ensure_eq!(reply.status.as_u16(), 400, "wrong try {attempt}");
     }
-    let reply = wire::get(wrong.url()).await?;
+    let reply = get(wrong.url()).await?;
     ensure_eq!(
         reply.status.as_u16(),
         404,
@@ -213,17 +214,17 @@ pub async fn login_page(ctx: Ctx) -> Result<()> {
     let two_wrong = client.add_passkey_link().await?;
     let bad = wrong_code(two_wrong.url())?;
     for _ in 0..2 {
-        ensure_eq!(wire::get(&bad).await?.status.as_u16(), 400);
+        ensure_eq!(get(&bad).await?.status.as_u16(), 400);
     }
     ensure_eq!(
-        wire::get(two_wrong.url()).await?.status.as_u16(),
+        get(two_wrong.url()).await?.status.as_u16(),
         200,
         "two wrong tries leave the code usable"
     );
 
     mock.advance_clock(opened.expires_in() + Duration::from_secs(1));
     ensure_eq!(
-        wire::get(opened.url()).await?.status.as_u16(),
+        get(opened.url()).await?.status.as_u16(),
         410,
         "the code after its expiration"
     );

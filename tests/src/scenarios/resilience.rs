@@ -10,6 +10,7 @@ use zitadel_passkey::{
     CallOptions, Code, Error, RetryPolicy, Secret, Sleep, TokenProvider, Transport,
 };
 use zitadel_passkey_mock::{Fault, MockServer, token_fingerprint};
+use zitadel_passkey_test_support::grpc_timeout;
 
 use crate::ctx::{self, Ctx, TOKEN_A, TOKEN_UNKNOWN, USER_A};
 use crate::ensure_eq;
@@ -124,21 +125,6 @@ pub async fn journal_abandoned(ctx: Ctx) -> Result<()> {
     );
     ensure_eq!(journal[0].fault, Some("delay"));
     Ok(())
-}
-
-/// Parses a `grpc-timeout` value (`<digits><H|M|S|m|u|n>`).
-fn grpc_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
 }
 
 /// A sleep that records its durations.
