@@ -154,6 +154,10 @@ async fn proxy_status_has_no_grpc_status() {
     );
 }
 
+// Real time on purpose: the raw clients reach the mock over real sockets, and a paused tokio
+// clock jumps to the next timer whenever no socket is ready, which could fire the mock's delay or
+// its grpc-timeout before the request arrived. Only a lower bound is checked, so load cannot
+// make it flaky.
 #[tokio::test]
 async fn delay_then_normal_answer() {
     let mock = MockServer::start().await.unwrap();
