@@ -38,6 +38,13 @@
 //! can refresh the token. Everything else is returned, with [`Error::is_outcome_unknown`]
 //! telling whether the server may have acted.
 //!
+//! # Errors
+//!
+//! Every failure is one [`Error`]. Decide on [`Error::kind`] (an [`ErrorKind`]: who answered, and
+//! whether the request may have reached ZITADEL), [`Error::code`] and [`Error::error_id`], never
+//! on the message text. The same answer gives an equal `Error` on every transport; an answer
+//! that carries no gRPC status (a proxy's page) is read by gRPC's HTTP-to-status table.
+//!
 //! # Runtime, logging
 //!
 //! Calls run on [tokio](https://tokio.rs): they must be awaited inside a tokio runtime with its
