@@ -80,7 +80,7 @@ impl Journal {
             method = entry.method,
             transport = entry.transport.as_str(),
             http_version = entry.http_version,
-            code = ?entry.code,
+            code = ?entry.code.map(Code::as_i32),
             error_id = ?entry.error_id,
             fault = ?entry.fault,
             token = ?entry.token_fingerprint,
