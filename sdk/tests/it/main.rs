@@ -5,8 +5,13 @@
 mod common;
 
 mod client;
+mod connect;
+mod cross_transport;
 mod grpc;
 mod grpc_web;
+mod json;
 mod logging;
 mod proto_json;
 mod proto_wire;
+mod tls;
+mod token_header;

@@ -4,19 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
-use zitadel_passkey::{Client, RetryPolicy, Transport};
+use zitadel_passkey::{Client, ErrorKind, RetryPolicy, Transport};
 
 type Seen = Arc<Mutex<Vec<(Option<Vec<u8>>, http::Version, String)>>>;
 
@@ -151,6 +149,8 @@ async fn an_untrusted_certificate_is_refused_before_sending() {
             .unwrap_err();
         assert!(error.is_not_sent(), "{transport}: {error:?}");
         assert!(!error.is_outcome_unknown());
+        // What the CLI's "pass --ca-cert" hint is decided on.
+        assert_eq!(error.kind(), ErrorKind::Tls, "{transport}: {error:?}");
     }
     assert!(seen.lock().unwrap().is_empty());
 }

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -340,9 +338,9 @@ async fn a_proxy_5xx_with_a_status_body_is_not_a_server_rejection() {
         assert_eq!(error.http_status(), Some(status));
         assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
-    // A 4xx that says OK in its body is still an error with a real code.
+    // A 4xx that says OK in its body is a proxy's answer, read by gRPC's HTTP table.
     let error = add_error(ResponseTemplate::new(400).set_body_json(json!({"code": 0}))).await;
-    assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+    assert_eq!(error.code(), Code::Internal, "{error:?}");
 }
 
 #[tokio::test]

@@ -3,16 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use zitadel_passkey::{Client, Code, RetryPolicy, Transport};
+use zitadel_passkey::{Client, Code, ErrorKind, RetryPolicy, Transport};
 
 /// Accepts TCP connections and then either stays silent or answers TLS with plain text.
 async fn not_tls(silent: bool) -> (String, Arc<AtomicUsize>) {
@@ -74,15 +72,18 @@ async fn the_connect_timeout_covers_the_tls_handshake() {
 }
 
 #[tokio::test]
-async fn a_failed_tls_handshake_is_a_not_sent_error() {
+async fn a_failed_tls_handshake_is_a_tls_error_sent_nothing_and_not_retried() {
     for transport in Transport::ALL {
         let (url, connections) = not_tls(false).await;
         let error = client(&url, transport, RecordingSleep::default())
             .add_passkey_link()
             .await
             .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Tls, "{transport}: {error:?}");
         assert!(error.is_not_sent(), "{transport}: {error:?}");
-        assert_eq!(connections.load(Ordering::SeqCst), 2, "{transport}");
+        assert!(!error.is_outcome_unknown(), "{transport}: {error:?}");
+        // A handshake that failed once fails the same way again.
+        assert_eq!(connections.load(Ordering::SeqCst), 1, "{transport}");
     }
 }
 
