@@ -15,8 +15,8 @@
 //! | 6 | RemoveMyPasswordless with an empty `token_id` | 3 INVALID_ARGUMENT | 400 | `MOCK-tkn01` | `Errors.IDMissing` |
 //! | 7 | RemoveMyPasswordless of a passkey the user does not have | 5 NOT_FOUND | 404 | `MOCK-tkn02` | `Errors.User.WebAuthN.NotFound` |
 //!
-//! Rows 1–5 are CONTRACT §3; ids starting with `MOCK-` are the mock's own (CONTRACT does not name
-//! ZITADEL's). HTTP statuses follow CONTRACT §3's mapping ([`crate::error::http_status`]).
+//! Rows 1–5 are docs/wire-contract.md §3; ids starting with `MOCK-` are the mock's own (the contract does not name
+//! ZITADEL's). HTTP statuses follow docs/wire-contract.md §3's mapping ([`crate::error::http_status`]).
 //!
 //! Errors raised outside this module, by the transports:
 //!

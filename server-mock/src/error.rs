@@ -3,7 +3,7 @@
 //! A [`MockError`] is one gRPC code, an optional ZITADEL error id and a message. gRPC and gRPC-web
 //! carry it as `grpc-status`, `grpc-message` (`"<message> (<id>)"`) and `grpc-status-details-bin`
 //! (a `google.rpc.Status` holding one `Any` of `zitadel.v1.ErrorDetail`); REST carries the same
-//! `google.rpc.Status` as JSON with the HTTP status of CONTRACT §3.
+//! `google.rpc.Status` as JSON with the HTTP status of docs/wire-contract.md §3.
 
 use std::borrow::Cow;
 
@@ -201,7 +201,7 @@ impl std::fmt::Display for MockError {
 
 impl std::error::Error for MockError {}
 
-/// The HTTP status the REST gateway maps a gRPC code to (CONTRACT §3; the SDK's table,
+/// The HTTP status the REST gateway maps a gRPC code to (docs/wire-contract.md §3; the SDK's table,
 /// [`Code::http_status`]).
 pub fn http_status(code: Code) -> StatusCode {
     StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

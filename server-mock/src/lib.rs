@@ -24,7 +24,7 @@
 //! the [`behaviour`] module; the login page's in [`login`] (whose form also completes a
 //! registration, so a test can follow a link to a READY passkey).
 //!
-//! Content types decide the transport (CONTRACT §4): `application/grpc-web*` goes to gRPC-web
+//! Content types decide the transport (docs/wire-contract.md §4): `application/grpc-web*` goes to gRPC-web
 //! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` over HTTP/2 to gRPC, everything else
 //! (`application/grpc` over HTTP/1.1 included) to the REST gateway, the login page and the admin
 //! API. REST routes come from the generated HTTP rule table (`zitadel_passkey::proto::http_rules::ALL`).

@@ -27,7 +27,7 @@ use crate::grpc::MAX_MESSAGE_SIZE;
 use crate::routes::match_template;
 use crate::state::Shared;
 
-/// The CORS policy of CONTRACT §4, for REST and gRPC-web.
+/// The CORS policy of docs/wire-contract.md §4, for REST and gRPC-web.
 pub(crate) fn cors() -> CorsLayer {
     const ALLOWED: [&str; 9] = [
         "authorization",

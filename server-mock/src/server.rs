@@ -248,7 +248,7 @@ impl Service {
     }
 }
 
-/// The transport by content type and HTTP version (CONTRACT §4): gRPC only over HTTP/2. Over
+/// The transport by content type and HTTP version (docs/wire-contract.md §4): gRPC only over HTTP/2. Over
 /// HTTP/1.x `application/grpc` goes to the REST gateway like any other type (a 404 there): gRPC
 /// needs trailers, and running the handler would create a code the client cannot learn about.
 fn classify<B>(request: &Request<B>) -> Service {

@@ -247,7 +247,7 @@ async fn http1_keep_alive_connections_are_reused() {
 
 #[tokio::test]
 async fn a_proxy_5xx_carrying_a_grpc_status_is_outcome_unknown_not_a_rejection() {
-    // gRPC-web always answers HTTP 200 (CONTRACT §3); `expect(1)` checks nothing was resent.
+    // gRPC-web always answers HTTP 200 (docs/wire-contract.md §3); `expect(1)` checks nothing was resent.
     for status in [502u16, 503] {
         let error = add_error(
             ResponseTemplate::new(status)

@@ -1,4 +1,4 @@
-//! Golden tests for the canonical proto3 JSON of every message (CONTRACT §1): what a real ZITADEL
+//! Golden tests for the canonical proto3 JSON of every message (docs/wire-contract.md §1): what a real ZITADEL
 //! sends must parse, and what we write must be canonical.
 
 #![allow(clippy::unwrap_used)]

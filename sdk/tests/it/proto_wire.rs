@@ -1,4 +1,4 @@
-//! Byte-level check that our messages use ZITADEL's field numbers (CONTRACT §1), so binary
+//! Byte-level check that our messages use ZITADEL's field numbers (docs/wire-contract.md §1), so binary
 //! gRPC and gRPC-web payloads interoperate with a real instance.
 
 #![allow(clippy::unwrap_used)]

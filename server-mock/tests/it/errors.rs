@@ -1,4 +1,4 @@
-//! Every error of CONTRACT §3 over every transport: code, id, message, details, HTTP status,
+//! Every error of docs/wire-contract.md §3 over every transport: code, id, message, details, HTTP status,
 //! `WWW-Authenticate`.
 #![allow(clippy::unwrap_used)]
 

@@ -545,7 +545,7 @@ async fn a_code_ttl_beyond_a_proto_duration_is_refused_at_start() {
 
 #[tokio::test]
 async fn grpc_over_http1_runs_no_handler() {
-    // CONTRACT §4: only `application/grpc*` over HTTP/2 is gRPC; anything else goes to the REST
+    // docs/wire-contract.md §4: only `application/grpc*` over HTTP/2 is gRPC; anything else goes to the REST
     // gateway, which has no such route. AddMyPasswordlessLink must not create a code the client
     // could never learn about (HTTP/1.1 without `te: trailers` cannot carry grpc-status).
     count_panics();

@@ -1,4 +1,4 @@
-//! Every error of CONTRACT §3, equal on every transport (each cell compares with the same
+//! Every error of docs/wire-contract.md §3, equal on every transport (each cell compares with the same
 //! expected `Error`, whose `==` ignores the transport).
 
 use anyhow::{Context, Result, ensure};

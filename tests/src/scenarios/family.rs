@@ -1,4 +1,4 @@
-//! The neighbours of the call (CONTRACT §2): send, list and remove.
+//! The neighbours of the call (docs/wire-contract.md §2): send, list and remove.
 
 use anyhow::{Context, Result, ensure};
 use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;

@@ -15,7 +15,7 @@ use crate::wire;
 
 const ADD: &str = "AddMyPasswordlessLink";
 
-/// Checks what every link must look like (CONTRACT §1), on any instance.
+/// Checks what every link must look like (docs/wire-contract.md §1), on any instance.
 pub fn check_link(ctx: &Ctx, link: &PasskeyLink) -> Result<()> {
     let url = url::Url::parse(link.url()).context("the link is not a URL")?;
     ensure_eq!(url.path(), "/ui/login/login/passwordless/init");
