@@ -8,7 +8,7 @@
 //! |---|---|---|---|---|---|
 //! | 0 | a scripted [`Fault::error`](crate::Fault::error) matches the call | the fault's | mapped | the fault's | the fault's |
 //! | 1 | no `authorization` header | 16 UNAUTHENTICATED | 401 | none (no details) | `auth header missing` |
-//! | 2 | header does not start with exactly `Bearer ` | 16 UNAUTHENTICATED | 401 | `AUTH-toLo1` | `invalid auth header` |
+//! | 2 | splitting the header on `Bearer ` does not give exactly two pieces (`Basic …`, `bearer …`, a bare `Bearer`, two `Bearer `s) | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `invalid auth header` |
 //! | 3 | token empty, not visible ASCII, over 8 KiB, or (with `--strict`) not a `--user` token | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `Errors.Token.Invalid` |
 //! | 4 | `x-zitadel-orgid` is set and names no org the mock knows | 7 PERMISSION_DENIED | 403 | `AUTH-Bs7Ds` | `Organisation doesn't exist` |
 //! | 5 | the token maps to an empty user ID (`--user TOKEN=@ORG`) | 9 FAILED_PRECONDITION | 400 | `COMMAND-GVfg3` | `Errors.IDMissing` |
@@ -61,7 +61,7 @@ pub(crate) const AUTH_HEADER_MISSING: MockError =
 /// Row 2.
 pub(crate) const INVALID_AUTH_HEADER: MockError = MockError::fixed(
     Code::Unauthenticated,
-    Some("AUTH-toLo1"),
+    Some("AUTH-7fs1e"),
     "invalid auth header",
 );
 /// Row 3.
@@ -177,6 +177,18 @@ struct Me {
     org_id: String,
 }
 
+/// The token of an `authorization` value as ZITADEL finds it: it splits the value on `Bearer `
+/// and wants exactly two pieces, the token being the second (docs/wire-contract.md §3, row 2).
+/// So the scheme must occur exactly once; whatever stands before it is ignored, and a token
+/// that itself contains `Bearer ` makes three pieces and is refused.
+pub(crate) fn bearer_token(header: &[u8]) -> Option<&[u8]> {
+    const SCHEME: &[u8] = b"Bearer ";
+    let at = header.windows(SCHEME.len()).position(|w| w == SCHEME)?;
+    let token = &header[at + SCHEME.len()..];
+    let again = token.windows(SCHEME.len()).any(|w| w == SCHEME);
+    (!again).then_some(token)
+}
+
 fn well_formed(token: &[u8]) -> bool {
     !token.is_empty()
         && token.len() <= MAX_TOKEN_LEN
@@ -191,7 +203,7 @@ impl Shared {
     /// Rows 1–5 of the behaviour table.
     fn authenticate(&self, state: &mut State, caller: Caller<'_>) -> Result<Me, MockError> {
         let header = caller.authorization.ok_or(AUTH_HEADER_MISSING)?;
-        let token = header.strip_prefix(b"Bearer ").ok_or(INVALID_AUTH_HEADER)?;
+        let token = bearer_token(header).ok_or(INVALID_AUTH_HEADER)?;
         if !well_formed(token) {
             return Err(TOKEN_INVALID);
         }
@@ -383,5 +395,35 @@ impl Shared {
                 }),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_split_as_zitadel_does() {
+        let cases: [(&[u8], Option<&[u8]>); 10] = [
+            (b"Bearer abc", Some(b"abc")),
+            (b"Bearer ", Some(b"")),
+            (b"Bearer", None),
+            (b"bearer abc", None),
+            (b"BEARER abc", None),
+            (b"Basic dXNlcjpwdw==", None),
+            (b"Bearerabc", None),
+            (b"Bearer a Bearer b", None),
+            (b"Bearer Bearer abc", None),
+            // What stands before the one `Bearer ` is ignored, as by a split.
+            (b"Basic Bearer abc", Some(b"abc")),
+        ];
+        for (header, token) in cases {
+            assert_eq!(
+                bearer_token(header),
+                token,
+                "{}",
+                String::from_utf8_lossy(header)
+            );
+        }
     }
 }

@@ -126,7 +126,8 @@ impl MockError {
         }
     }
 
-    /// The REST error response: mapped HTTP status, JSON body, `WWW-Authenticate` on 401.
+    /// The REST error response: mapped HTTP status, JSON body, and on UNAUTHENTICATED a
+    /// `WWW-Authenticate` holding the status message, as grpc-gateway v2 writes it.
     pub(crate) fn to_rest_response(&self) -> http::Response<axum::body::Body> {
         self.to_rest_response_with_status(http_status(self.code))
     }
@@ -145,12 +146,11 @@ impl MockError {
             HeaderValue::from_static("application/json"),
         );
         if self.code == Code::Unauthenticated {
-            let value = if self.id.is_some() {
-                "Bearer realm=\"zitadel\", error=\"invalid_token\""
-            } else {
-                "Bearer realm=\"zitadel\""
-            };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+            // grpc-gateway v2's default error handler sets the status message here, e.g.
+            // `Errors.Token.Invalid (AUTH-7fs1e)`: not a `Bearer` challenge (§3).
+            if let Ok(value) = HeaderValue::from_str(&self.full_message()) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }

@@ -19,7 +19,7 @@ use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt};
 use zitadel_passkey::{Code, Transport};
 
-use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome};
+use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome, bearer_token};
 use crate::error::grpc_go_message;
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
@@ -138,7 +138,7 @@ impl App {
                 token_fingerprint: request
                     .headers()
                     .get(header::AUTHORIZATION)
-                    .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+                    .and_then(|v| bearer_token(v.as_bytes()))
                     .map(|t| token_fingerprint(&String::from_utf8_lossy(t))),
                 fault: fault.as_ref().map(|f| f.kind().name()),
             }),

@@ -99,7 +99,7 @@ def main():
 
         scheme = error_of(add, [("authorization", f"Basic {token}")])
         check(scheme.code() == grpc.StatusCode.UNAUTHENTICATED, scheme.code())
-        check(detail_id(scheme) == "AUTH-toLo1", detail_id(scheme))
+        check(detail_id(scheme) == "AUTH-7fs1e", detail_id(scheme))
 
         invalid = error_of(add, [("authorization", "Bearer not-a-known-token")])
         check(invalid.code() == grpc.StatusCode.UNAUTHENTICATED, invalid.code())

@@ -134,10 +134,10 @@ pub async fn check(addr: &str, version: Version, token: &str) -> Result<()> {
 
     let basic = format!("Basic {token}");
     let scheme = call(addr, version, &[("authorization", &basic)]).await?;
-    ensure_eq!(message(&scheme), "invalid auth header (AUTH-toLo1)");
+    ensure_eq!(message(&scheme), "invalid auth header (AUTH-7fs1e)");
     ensure_eq!(
         detail(&scheme)?.map(|d| d.id),
-        Some("AUTH-toLo1".to_owned())
+        Some("AUTH-7fs1e".to_owned())
     );
 
     let invalid = call(

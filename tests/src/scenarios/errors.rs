@@ -76,7 +76,7 @@ pub async fn header_missing(ctx: Ctx) -> Result<()> {
     Ok(())
 }
 
-/// `authorization` not `Bearer <token>`: 16 `AUTH-toLo1`. The SDK always writes `Bearer `, so
+/// `authorization` not `Bearer <token>`: 16 `AUTH-7fs1e`. The SDK always writes `Bearer `, so
 /// a tap in front of the mock rewrites the scheme to `Basic`.
 pub async fn invalid_header(ctx: Ctx) -> Result<()> {
     let tap = Tap::start(&ctx.endpoint(), Rewrite::AuthScheme).await?;
@@ -84,7 +84,7 @@ pub async fn invalid_header(ctx: Ctx) -> Result<()> {
         .token(ctx.token())
         .build()?;
     let expected =
-        Error::new(Code::Unauthenticated, "invalid auth header").with_error_id("AUTH-toLo1");
+        Error::new(Code::Unauthenticated, "invalid auth header").with_error_id("AUTH-7fs1e");
     expect_error(
         &ctx,
         client.add_passkey_link().await,
