@@ -279,6 +279,107 @@ where
     }
 }
 
+/// The status entries, in the order grpc-go's http2 handler writes them (sorted by name).
+const STATUS_ENTRIES: [http::HeaderName; 3] = [
+    http::HeaderName::from_static("grpc-message"),
+    http::HeaderName::from_static("grpc-status"),
+    http::HeaderName::from_static("grpc-status-details-bin"),
+];
+
+/// What grpc-go's `ServeHTTP` path (ZITADEL's) announces in the first HEADERS block.
+const TRAILER_ANNOUNCEMENTS: [&str; 3] = ["Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"];
+
+/// Turns tonic's answer into the one grpc-go's http2 handler transport sends
+/// (docs/wire-contract.md §4, gRPC framing): the response's HEADERS carry the request's content
+/// type and the `trailer` announcements but never the status; the status always follows in a
+/// separate trailers block, also for an error that tonic answers trailers-only. `grpc-message`
+/// is spelled as grpc-go spells it, in either place.
+pub(crate) fn as_grpc_go(
+    mut response: http::Response<tonic::body::Body>,
+    content_type: Option<http::HeaderValue>,
+) -> http::Response<tonic::body::Body> {
+    let headers = response.headers_mut();
+    // A trailers-only answer: its status moves to the trailers block.
+    let mut status = http::HeaderMap::new();
+    for name in &STATUS_ENTRIES {
+        if let Some(value) = headers.remove(name) {
+            status.insert(name.clone(), value);
+        }
+    }
+    if let Some(content_type) = content_type {
+        headers.insert(http::header::CONTENT_TYPE, content_type);
+    }
+    for name in TRAILER_ANNOUNCEMENTS {
+        headers.append(http::header::TRAILER, http::HeaderValue::from_static(name));
+    }
+    let pending = (!status.is_empty()).then(|| grpc_go_trailers(status));
+    response.map(|inner| tonic::body::Body::new(GrpcGoBody { inner, pending }))
+}
+
+/// A trailers block as grpc-go writes it: status entries first, sorted, message re-spelled.
+fn grpc_go_trailers(mut trailers: http::HeaderMap) -> http::HeaderMap {
+    crate::error::grpc_go_message(&mut trailers);
+    let mut ordered = http::HeaderMap::with_capacity(trailers.len());
+    for name in &STATUS_ENTRIES {
+        if let Some(value) = trailers.remove(name) {
+            ordered.insert(name.clone(), value);
+        }
+    }
+    for (name, value) in trailers {
+        if let Some(name) = name {
+            ordered.append(name, value);
+        }
+    }
+    ordered
+}
+
+/// tonic's body with its trailers re-spelled, plus the trailers of a trailers-only answer
+/// after its (empty) body, so that the answer never ends with its first HEADERS block.
+struct GrpcGoBody {
+    inner: tonic::body::Body,
+    pending: Option<http::HeaderMap>,
+}
+
+impl http_body::Body for GrpcGoBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_trailers() {
+                Ok(trailers) => {
+                    let mut trailers = grpc_go_trailers(trailers);
+                    // tonic never sends both; if it did, its own trailers would win.
+                    if let Some(pending) = this.pending.take() {
+                        for (name, value) in pending {
+                            if let Some(name) = name {
+                                trailers.entry(name).or_insert(value);
+                            }
+                        }
+                    }
+                    Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+                }
+                Err(frame) => Poll::Ready(Some(Ok(frame))),
+            },
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
+            Poll::Ready(None) => Poll::Ready(
+                this.pending
+                    .take()
+                    .map(|trailers| Ok(http_body::Frame::trailers(trailers))),
+            ),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pending.is_none() && self.inner.is_end_stream()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

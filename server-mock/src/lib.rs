@@ -76,6 +76,7 @@ pub mod admin;
 pub mod behaviour;
 mod clock;
 mod codes;
+mod cors;
 mod error;
 mod fault;
 mod grpc;

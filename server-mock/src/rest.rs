@@ -1,7 +1,6 @@
 //! The REST/JSON gateway, the login page, the admin API and CORS, as one axum router.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -9,11 +8,10 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use zitadel_passkey::Code;
 use zitadel_passkey::proto::http_rules::{ALL, HttpRule, auth_service};
 use zitadel_passkey::proto::zitadel::auth::v1::{
@@ -27,34 +25,18 @@ use crate::grpc::MAX_MESSAGE_SIZE;
 use crate::routes::match_template;
 use crate::state::Shared;
 
-/// The CORS policy of docs/wire-contract.md §4, for REST and gRPC-web.
-pub(crate) fn cors() -> CorsLayer {
-    const ALLOWED: [&str; 9] = [
-        "authorization",
-        "content-type",
-        "x-grpc-web",
-        "x-user-agent",
-        "x-zitadel-orgid",
-        "accept-language",
-        "grpc-timeout",
-        "connect-protocol-version",
-        "connect-timeout-ms",
-    ];
-    const EXPOSED: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_credentials(true)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers(ALLOWED.map(HeaderName::from_static))
-        .expose_headers(EXPOSED.map(HeaderName::from_static))
-        .max_age(Duration::from_secs(600))
+/// CORS in front of the gateway, as rs/cors with ZITADEL's options answers (`cors.rs`): a
+/// preflight never reaches a route; every other answer gets `Vary` and, for a request with an
+/// `Origin`, the `Access-Control-*` headers.
+async fn rest_cors(request: Request, next: axum::middleware::Next) -> Response {
+    if crate::cors::is_preflight(request.method(), request.headers()) {
+        return crate::cors::REST.preflight(request.headers());
+    }
+    let method = request.method().clone();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = next.run(request).await;
+    crate::cors::REST.actual(&method, origin.as_ref(), response.headers_mut());
+    response
 }
 
 /// The router for everything that is neither gRPC nor gRPC-web.
@@ -88,7 +70,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .fallback(|| async {
             MockError::fixed(Code::NotFound, None, "Not Found").to_rest_response()
         })
-        .layer(cors())
+        .layer(axum::middleware::from_fn(rest_cors))
         .with_state(shared)
 }
 

@@ -20,6 +20,7 @@ use tower::{Layer, ServiceExt};
 use zitadel_passkey::{Code, Transport};
 
 use crate::behaviour::{CallInfo, ORG_HEADER, Origin, Outcome, bearer_token};
+use crate::cors;
 use crate::error::grpc_go_message;
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
@@ -35,7 +36,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Grpc = grpc::Deadline<AuthServiceServer<GrpcService>>;
-type GrpcWeb = tower_http::cors::Cors<tonic_web::GrpcWebService<Grpc>>;
+type GrpcWeb = tonic_web::GrpcWebService<Grpc>;
 
 /// The three services behind the port, built once.
 pub(crate) struct App {
@@ -56,7 +57,7 @@ impl std::fmt::Debug for App {
 impl App {
     pub fn new(shared: Arc<Shared>, tls: bool) -> Self {
         let grpc = grpc::server(shared.clone());
-        let grpc_web = crate::rest::cors().layer(GrpcWebLayer::new().layer(grpc.clone()));
+        let grpc_web = GrpcWebLayer::new().layer(grpc.clone());
         Self {
             rest: crate::rest::router(shared.clone()),
             grpc,
@@ -80,25 +81,31 @@ impl App {
         }
     }
 
-    /// Sends the request to gRPC, gRPC-web or the REST router.
+    /// Sends the request to gRPC, gRPC-web or the REST router. A gRPC answer is still tonic's
+    /// here (an error trailers-only, so [`outcome_of`] can read it); [`finish`] makes it grpc-go's.
     async fn route(&self, service: Service, request: Request<Incoming>) -> Response<Body> {
-        // Unary errors come trailers-only, so `grpc-message` is in the headers.
         match service {
-            // gRPC, the hot path, passes tonic's body through unchanged.
+            // gRPC, the hot path, passes tonic's body through.
             Service::Grpc => match self.grpc.clone().oneshot(request).await {
-                Ok(mut response) => {
-                    grpc_go_message(response.headers_mut());
-                    response
-                }
+                Ok(response) => response,
                 Err(never) => match never {},
             },
-            Service::GrpcWeb => match self.grpc_web.clone().oneshot(request).await {
-                Ok(mut response) => {
-                    grpc_go_message(response.headers_mut());
-                    response.map(Body::new)
+            Service::GrpcWeb => {
+                let method = request.method().clone();
+                let origin = request.headers().get(header::ORIGIN).cloned();
+                match self.grpc_web.clone().oneshot(request).await {
+                    Ok(mut response) => {
+                        // Unary errors come in the headers (improbable-eng's wrapper does the
+                        // same), with the wrapper's CORS headers.
+                        let headers = response.headers_mut();
+                        grpc_go_message(headers);
+                        cors::GRPC_WEB.actual(&method, origin.as_ref(), headers);
+                        cors::grpc_web_exposed(headers);
+                        response.map(Body::new)
+                    }
+                    Err(never) => match never {},
                 }
-                Err(never) => match never {},
-            },
+            }
             Service::Rest => match self.rest.clone().oneshot(request).await {
                 Ok(response) => response.map(Body::new),
                 Err(never) => match never {},
@@ -112,6 +119,13 @@ impl App {
         mut request: Request<Incoming>,
         kill: &Notify,
     ) -> Response<Body> {
+        // ZITADEL routes a preflight naming `x-grpc-web` to the gRPC-web wrapper, whatever the
+        // path; every other preflight reaches the REST gateway's CORS layer (`rest.rs`).
+        if cors::is_grpc_web_preflight(request.method(), request.headers())
+            && cors::is_preflight(request.method(), request.headers())
+        {
+            return cors::GRPC_WEB.preflight(request.headers());
+        }
         let service = classify(&request);
         let method = match service {
             Service::Grpc | Service::GrpcWeb => rpc_of_grpc_path(request.uri().path()),
@@ -120,7 +134,8 @@ impl App {
         let Some(method) = method else {
             // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
             // unknown path, answered by the router or tonic without faults or journal.
-            return self.route(service, request).await;
+            let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
+            return finish(service, self.route(service, request).await, content_type);
         };
         let transport = service.transport();
 
@@ -165,6 +180,7 @@ impl App {
 
         let outcome = Arc::new(OnceLock::new());
         let origin = self.origin(&request);
+        let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
         request.extensions_mut().insert(CallInfo {
             origin,
             injected,
@@ -177,7 +193,20 @@ impl App {
             kill.notify_one();
             return std::future::pending().await;
         }
-        response
+        finish(service, response, content_type)
+    }
+}
+
+/// The last touch on an answer: gRPC goes out as grpc-go's `ServeHTTP` sends it (status always in
+/// a trailers block, never trailers-only; `content-type` mirrors the request's).
+fn finish(
+    service: Service,
+    response: Response<Body>,
+    content_type: Option<HeaderValue>,
+) -> Response<Body> {
+    match service {
+        Service::Grpc => grpc::as_grpc_go(response, content_type),
+        Service::GrpcWeb | Service::Rest => response,
     }
 }
 

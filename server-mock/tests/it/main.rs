@@ -6,6 +6,7 @@ mod common;
 
 mod errors;
 mod faults;
+mod framing;
 mod login_page;
 mod python_grpcio;
 mod robustness;

@@ -173,7 +173,9 @@ pub async fn check(addr: &str, version: Version, token: &str) -> Result<()> {
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "authorization,content-type,x-grpc-web,x-zitadel-orgid,grpc-timeout",
+            // Sorted and lowercase, as browsers send it; the wrapper's allow-list has no
+            // `grpc-timeout` (the REST gateway's has).
+            "authorization,content-type,x-grpc-web,x-zitadel-orgid",
         );
     preflight = if version == Version::Http1 {
         preflight.header("host", addr)
