@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bindings;
 mod ci;
 mod codegen;
+mod codegen_go;
 mod contract;
 mod http_rules;
 mod project;
@@ -21,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Regenerate the Rust code in sdk/src/generated and server-mock/src/generated from proto/.
+    /// Regenerate the Rust code in sdk/src/generated and server-mock/src/generated, and the grpc-go
+    /// peer's Go code in tests/peers/grpc-go/gen, from proto/.
     Codegen {
         /// Fail (naming the file) when the committed output differs from what proto/ generates.
         #[arg(long)]
