@@ -10,6 +10,7 @@ mod equivalence;
 mod errors;
 mod family;
 mod faults;
+mod grpc_go_rows;
 mod headers;
 mod link;
 mod load;
@@ -229,6 +230,52 @@ pub fn all() -> Vec<Scenario> {
             peer_rows::sdk_http_version
         ),
         row!("peer/python-grpcio", PEER, grpc_only, peer_rows::python),
+        row!("peer/grpc-go/add", PEER, grpc_only, grpc_go_rows::add),
+        row!("peer/grpc-go/send", PEER, grpc_only, grpc_go_rows::send),
+        row!("peer/grpc-go/list", PEER, grpc_only, grpc_go_rows::list),
+        row!("peer/grpc-go/remove", PEER, grpc_only, grpc_go_rows::remove),
+        row!(
+            "peer/grpc-go/error/auth-header-missing",
+            PEER,
+            grpc_only,
+            grpc_go_rows::header_missing
+        ),
+        row!(
+            "peer/grpc-go/error/invalid-auth-header",
+            PEER,
+            grpc_only,
+            grpc_go_rows::invalid_header
+        ),
+        row!(
+            "peer/grpc-go/error/token-invalid",
+            PEER,
+            grpc_only,
+            grpc_go_rows::token_invalid
+        ),
+        row!(
+            "peer/grpc-go/error/org-not-found",
+            PEER,
+            grpc_only,
+            grpc_go_rows::org_not_found
+        ),
+        row!(
+            "peer/grpc-go/error/user-id-missing",
+            PEER,
+            grpc_only,
+            grpc_go_rows::user_id_missing
+        ),
+        row!(
+            "peer/grpc-go/error/remove-unknown-passkey",
+            PEER,
+            grpc_only,
+            grpc_go_rows::remove_unknown
+        ),
+        row!(
+            "peer/grpc-go/error/remove-empty-id",
+            PEER,
+            grpc_only,
+            grpc_go_rows::remove_empty_id
+        ),
         row!(
             "peer/grpc-web-frames",
             PEER,
