@@ -13,18 +13,14 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use prost::Message as _;
-use zitadel_passkey::proto::google::rpc::Status as RpcStatus;
-use zitadel_passkey::proto::zitadel::v1::ErrorDetail;
 use zitadel_passkey::{Client, Code, Error, ErrorKind, RetryPolicy, Transport};
 
-use crate::common::{TOKEN, frame, link_response};
+use crate::common::{TOKEN, b64, frame, link_response, status_bytes, trailer_frame};
 
 /// The body of a canned answer: its data, then its trailers.
 type CannedBody =
@@ -182,10 +178,6 @@ fn client(url: &str, transport: Transport) -> Client {
         .unwrap()
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 /// `grpc-message` as grpc-go writes it: bytes outside printable ASCII, and `%`, percent-encoded.
 fn grpc_message(message: &str) -> String {
     message
@@ -197,8 +189,9 @@ fn grpc_message(message: &str) -> String {
         .collect()
 }
 
-/// `grpc-status`, `grpc-message` and (with a detail) `grpc-status-details-bin`, as grpc-go
-/// writes them.
+/// `grpc-status`, `grpc-message` as grpc-go escapes it, and (with a detail)
+/// `grpc-status-details-bin` (padded base64; the unpadded form grpc-go writes is read the same,
+/// as the gRPC tests check). test-support's `error_headers` escapes the message the tonic way.
 fn status_headers(
     code: i32,
     detail: Option<(&str, &str)>,
@@ -209,30 +202,10 @@ fn status_headers(
         ("grpc-message", grpc_message(message)),
     ];
     if let Some((id, detail_message)) = detail {
-        let detail = ErrorDetail {
-            id: id.into(),
-            message: detail_message.into(),
-        };
-        let status = RpcStatus {
-            code,
-            message: message.into(),
-            details: vec![prost_types::Any {
-                type_url: "type.googleapis.com/zitadel.v1.ErrorDetail".into(),
-                value: detail.encode_to_vec(),
-            }],
-        };
-        headers.push(("grpc-status-details-bin", b64(&status.encode_to_vec())));
+        let status = status_bytes(code, message, id, detail_message);
+        headers.push(("grpc-status-details-bin", b64(&status)));
     }
     headers
-}
-
-/// A gRPC-web trailer frame holding these headers.
-fn trailer_frame(headers: &[(&'static str, String)]) -> Vec<u8> {
-    let block: String = headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect();
-    frame(0x80, block.as_bytes())
 }
 
 const GRPC: &str = "application/grpc";
