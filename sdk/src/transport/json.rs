@@ -89,19 +89,21 @@ impl JsonStub {
 
         let response = self.http.execute(request).await.map_err(send_error)?;
         let http_status = response.status().as_u16();
+        if !status::zitadel_sends(Wire::Rest, http_status, None) {
+            let body = read_capped(response).await?;
+            return Err(status::answer(Wire::Rest, http_status, rpc_status(&body)));
+        }
+        // A success that is not the gateway's JSON is refused on its head, before its body is
+        // read, as the gRPC transports refuse a wrong content type.
         let content_type = response
             .headers()
             .get(http::header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = read_capped(response).await?;
-        if !status::zitadel_sends(Wire::Rest, http_status, None) {
-            return Err(status::answer(Wire::Rest, http_status, rpc_status(&body)));
-        }
-        let content_type = content_type.unwrap_or_default();
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .unwrap_or_default();
         if !is_json(&content_type) {
             return Err(status::unexpected_content_type(&content_type));
         }
-        decode(&body)
+        decode(&read_capped(response).await?)
     }
 }
 
@@ -169,19 +171,18 @@ fn send_error(error: reqwest::Error) -> Error {
 
 /// Reads the body, failing as soon as it passes [`MAX_RESPONSE_BYTES`].
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-    let too_big = || status::too_big();
     if response
         .content_length()
         .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
     {
-        return Err(too_big());
+        return Err(status::too_big());
     }
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(too_big());
+                    return Err(status::too_big());
                 }
                 body.extend_from_slice(&chunk);
             }
