@@ -9,35 +9,10 @@ import os
 import sys
 from urllib.parse import parse_qs, urlparse
 
-from grpc_tools import protoc
-
-
-def generate(proto_dir, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    files = sorted(
-        os.path.relpath(os.path.join(root, name), proto_dir)
-        for root, _, names in os.walk(proto_dir)
-        for name in names
-        if name.endswith(".proto")
-    )
-    import grpc_tools
-
-    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    args = [
-        "protoc",
-        f"-I{proto_dir}",
-        f"-I{well_known}",
-        f"--python_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-    ]
-    if protoc.main(args + files) != 0:
-        raise SystemExit("protoc failed")
-    sys.path.insert(0, out_dir)
-
-
-def check(condition, message):
-    if not condition:
-        raise SystemExit(f"check failed: {message}")
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test-support", "python")
+)
+from proto_stubs import check, generate  # noqa: E402  (found through the path above)
 
 
 def main():

@@ -9,27 +9,10 @@ run in strict mode. Prints "ok" when every check passed; exits non-zero otherwis
 import os
 import sys
 
-from grpc_tools import protoc
-
-
-def generate(proto_dir, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    files = []
-    for root, _, names in os.walk(proto_dir):
-        for name in names:
-            if name.endswith(".proto"):
-                files.append(os.path.relpath(os.path.join(root, name), proto_dir))
-    import grpc_tools
-    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    args = ["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}"]
-    if protoc.main(args + sorted(files)) != 0:
-        raise SystemExit("protoc failed")
-    sys.path.insert(0, out_dir)
-
-
-def check(condition, message):
-    if not condition:
-        raise SystemExit(f"check failed: {message}")
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "test-support", "python")
+)
+from proto_stubs import check, generate  # noqa: E402  (found through the path above)
 
 
 def main():
