@@ -101,9 +101,9 @@ impl<B> GuardBody<B> {
         }
         self.saw_trailers = true;
         match read_status(&self.slot, trailers)? {
-            true => Ok(()),
-            false if self.header_status => Ok(()),
-            false => Err(status::truncated("the trailers have no grpc-status")),
+            Some(_) => Ok(()),
+            None if self.header_status => Ok(()),
+            None => Err(status::truncated("the trailers have no grpc-status")),
         }
     }
 

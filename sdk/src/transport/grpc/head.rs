@@ -81,9 +81,9 @@ fn check_head<RB>(
     response: Response<RB>,
 ) -> Result<Response<GuardBody<RB>>, GuardError> {
     let (mut parts, body) = response.into_parts();
-    let header_status = read_status(slot, &mut parts.headers).map_err(|e| slot.fail(e))?;
+    let code = read_status(slot, &mut parts.headers).map_err(|e| slot.fail(e))?;
+    let header_status = code.is_some();
     let http_status = parts.status.as_u16();
-    let code = header_status.then(|| slot.server_status()).flatten();
     if !status::zitadel_sends(Wire::Grpc, http_status, code) {
         return Err(slot.fail(status::proxy_answer(http_status)));
     }

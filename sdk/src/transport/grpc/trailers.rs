@@ -17,9 +17,9 @@ const STATUS: &str = "grpc-status";
 const DETAILS: &str = "grpc-status-details-bin";
 
 /// Reads `grpc-status` into the slot and takes `grpc-status-details-bin` out of the map, so
-/// tonic never parses it (tonic 0.14 can panic on details that are not base64). Returns whether
-/// a status was there.
-pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<bool, Error> {
+/// tonic never parses it (tonic 0.14 can panic on details that are not base64). Returns the
+/// code, if a status was there.
+pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<Option<i32>, Error> {
     if let Some(details) = headers.remove(DETAILS) {
         let detail = decode_details(&details).and_then(|bytes| detail_from_status_bytes(&bytes));
         if detail.is_none() {
@@ -28,7 +28,7 @@ pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<bool, 
         slot.set_detail(detail);
     }
     let Some(value) = headers.get(STATUS) else {
-        return Ok(false);
+        return Ok(None);
     };
     let code = value
         .to_str()
@@ -37,7 +37,7 @@ pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<bool, 
         .and_then(|s| s.parse::<i32>().ok())
         .ok_or_else(|| status::protocol("a non-numeric grpc-status"))?;
     slot.set_status(code);
-    Ok(true)
+    Ok(Some(code))
 }
 
 /// Standard base64, padded or not (both are valid for binary metadata).
@@ -99,7 +99,9 @@ where
         Box::pin(async move {
             let response = future.await.map_err(Into::into)?;
             let (mut parts, body) = response.into_parts();
-            let header_status = read_status(&slot, &mut parts.headers).map_err(|e| slot.fail(e))?;
+            let header_status = read_status(&slot, &mut parts.headers)
+                .map_err(|e| slot.fail(e))?
+                .is_some();
             // tonic-web's errors here are about the gRPC-web framing it decoded.
             let body = GuardBody::trailers_only(body, header_status, InnerErrors::Protocol, slot);
             Ok(Response::from_parts(parts, body))
