@@ -347,7 +347,7 @@ fn ensure_file(path: &Path) -> Result<()> {
 }
 
 /// `libzitadel_passkey_ffi.so` (or `.dylib`, `.dll`) on this host.
-fn dylib_name() -> String {
+pub fn dylib_name() -> String {
     format!(
         "{}{LIB}{}",
         std::env::consts::DLL_PREFIX,

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check CI runs, in the order that fails fastest: format, generated
 //! code, clippy, all tests (the contract matrix and the Kotlin/Python binding tests are test
 //! targets of the workspace, so they run here without a second build), docs, the bindings'
-//! release packages, and advisories.
+//! release packages, the benchmark's smoke pass, and advisories.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bindings, codegen, project};
+use crate::{bench, bindings, codegen, project};
 
 pub fn run() -> Result<()> {
     let root = project::root();
@@ -55,6 +55,9 @@ pub fn run() -> Result<()> {
     // The size-optimised build of the bindings and their packages (issue: "works on a clean
     // clone"; the stripped library must stay under 4 MiB). Their tests ran above.
     step("bindings packages", || bindings::run(&[]))?;
+    // Every row of the benchmark once, with few calls, so that it cannot rot (the full run is
+    // `cargo xtask bench`, by hand).
+    step("benchmark smoke pass", || bench::run(true))?;
     step("advisories", || audit(&root))?;
 
     eprintln!("\nall checks passed in {:.0?}", started.elapsed());

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod bindings;
 mod ci;
 mod codegen;
@@ -42,8 +43,15 @@ enum Command {
         #[arg(value_enum)]
         languages: Vec<bindings::Language>,
     },
+    /// Benchmark the SDK, the mock and the bindings against their baselines (release builds) and
+    /// write BENCHMARKS.md; `--quick` is CI's smoke pass (debug builds, report in target/bench).
+    Bench {
+        /// A smoke pass of every row, under a minute.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run every check CI runs: fmt, codegen --check, clippy, tests (contract matrix and binding
-    /// tests included), docs, bindings packages, cargo audit.
+    /// tests included), docs, bindings packages, the benchmark smoke pass, cargo audit.
     Test,
 }
 
@@ -69,6 +77,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Contract { args } => contract::run(&args),
         Command::Bindings { languages } => bindings::run(&languages),
+        Command::Bench { quick } => bench::run(quick),
         Command::Test => ci::run(),
     }
 }

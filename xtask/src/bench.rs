@@ -1,0 +1,157 @@
+//! `cargo xtask bench [--quick]`: builds what the benchmark measures and runs `zp-bench run`
+//! (bench/). The full run builds in release (the mock and the clients with `--release`, the
+//! bindings' library and its Rust twin with `release-small`, as shipped) and writes
+//! `BENCHMARKS.md` at the root. `--quick` is CI's smoke pass: debug builds, which the test step
+//! has mostly compiled already, few calls, and its report under `target/bench` so that it never
+//! replaces the committed figures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::bindings::{self, Language};
+use crate::project;
+
+pub fn run(quick: bool) -> Result<()> {
+    let root = project::root();
+    let target = root.join("target");
+    for tool in ["h2load", "wrk", "valgrind"] {
+        if !on_path(tool) {
+            bail!(
+                "{tool} is missing: install it with `apt-get install nghttp2-client wrk valgrind` \
+                 (`.ci/install-tools` does)"
+            );
+        }
+    }
+
+    let (profile_dir, out, build) = if quick {
+        cargo(
+            &root,
+            &[
+                "build",
+                "--locked",
+                "-p",
+                "zitadel-passkey-mock",
+                "-p",
+                "zitadel-passkey-bench",
+                "-p",
+                "zitadel-passkey-bench-ffi",
+            ],
+        )?;
+        (
+            target.join("debug"),
+            target.join("bench"),
+            "debug builds (quick smoke pass)".to_owned(),
+        )
+    } else {
+        // The mock on its own, so that it has exactly the features a user's build gives it.
+        cargo(
+            &root,
+            &[
+                "build",
+                "--locked",
+                "--release",
+                "-p",
+                "zitadel-passkey-mock",
+            ],
+        )?;
+        cargo(
+            &root,
+            &[
+                "build",
+                "--locked",
+                "--release",
+                "-p",
+                "zitadel-passkey-bench",
+                "--features",
+                "zitadel-passkey-bench/peer-zitadel",
+            ],
+        )?;
+        cargo(
+            &root,
+            &[
+                "build",
+                "--locked",
+                "--profile",
+                "release-small",
+                "-p",
+                "zitadel-passkey-bench-ffi",
+            ],
+        )?;
+        let build = format!(
+            "mock and clients `--release`, bindings `release-small`; {}",
+            rustc_version(&root)
+        );
+        (target.join("release"), root.clone(), build)
+    };
+    let python_package = target.join("bindings/python");
+    let cdylib = target.join("bindings/lib").join(bindings::dylib_name());
+    // The bindings' package and stripped library: CI's bindings step has just made them; a full
+    // run makes them afresh.
+    if !quick || !python_package.is_dir() || !cdylib.is_file() {
+        bindings::run(&[Language::Python])?;
+    }
+    let ffi_calls = if quick {
+        profile_dir.join("ffi-calls")
+    } else {
+        target.join("release-small/ffi-calls")
+    };
+    std::fs::create_dir_all(&out)?;
+
+    let mut command = Command::new(profile_dir.join("zp-bench"));
+    command
+        .current_dir(&root)
+        .arg("run")
+        .arg("--mock")
+        .arg(profile_dir.join("zitadel-passkey-mock"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--python-package")
+        .arg(&python_package)
+        .arg("--ffi-calls")
+        .arg(&ffi_calls)
+        .arg("--cdylib")
+        .arg(&cdylib)
+        .arg("--build")
+        .arg(&build);
+    if quick {
+        command.arg("--quick");
+    }
+    let status = command.status().context("running zp-bench")?;
+    if !status.success() {
+        bail!("zp-bench exited with {status}: a row could not be measured");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(cargo_bin())
+        .current_dir(root)
+        .args(args)
+        .status()?;
+    if !status.success() {
+        bail!("cargo {} exited with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn rustc_version(root: &Path) -> String {
+    Command::new("rustc")
+        .current_dir(root)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "cargo".into())
+}
