@@ -1,37 +1,23 @@
-//! [`PasskeyClient`]: the SDK's client, with async calls on the bindings' own tokio runtime.
+//! [`PasskeyClient`]: the SDK's client, with async calls on the tokio runtime.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
-
-use zitadel_passkey::Code;
+use std::sync::Arc;
 
 use crate::config::{CallOptions, ClientConfig, Transport};
 use crate::link::{ObjectDetails, Passkey, PasskeyLink};
-use tokio::sync::mpsc;
-
-use crate::token::{CALLER, Foreign, TokenProvider, serve};
+use crate::token::{Foreign, TokenProvider};
 use crate::{CancellationToken, PasskeyError};
 
 /// A client of ZITADEL's passkey-link API. Build one per endpoint and share it: calls may
 /// run concurrently and reuse its connections. Its string form shows the config, never the
 /// token.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 #[uniffi::export(Debug, Display)]
 pub struct PasskeyClient {
     inner: zitadel_passkey::Client,
-    /// The app's token provider, asked on the caller's side during calls (see `token.rs`).
-    provider: Option<Arc<dyn TokenProvider>>,
 }
 
 /// The SDK client's `Debug`, which shows a static token as `***`.
-impl std::fmt::Debug for PasskeyClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasskeyClient")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
 impl std::fmt::Display for PasskeyClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", self.inner)
@@ -41,7 +27,6 @@ impl std::fmt::Display for PasskeyClient {
 impl PasskeyClient {
     fn build(
         config: ClientConfig,
-        provider: Option<Arc<dyn TokenProvider>>,
         credentials: impl FnOnce(zitadel_passkey::ClientBuilder) -> zitadel_passkey::ClientBuilder,
     ) -> Result<Arc<PasskeyClient>, PasskeyError> {
         let mut builder = zitadel_passkey::Client::builder(&config.endpoint)
@@ -60,96 +45,33 @@ impl PasskeyClient {
             builder = builder.accept_language(language);
         }
         let inner = credentials(builder).build()?;
-        Ok(Arc::new(PasskeyClient { inner, provider }))
+        Ok(Arc::new(PasskeyClient { inner }))
     }
 }
 
-/// The runtime every call of the bindings runs on: two worker threads, started on first use.
-///
-/// Why not uniffi's `async_runtime = "tokio"`: that polls the SDK's future on the foreign
-/// language's event loop, so every wake-up inside a call (connection ready, headers, body,
-/// trailers) is a round trip through Python's or Kotlin's scheduler, about 130 µs a call from
-/// Python (BENCHMARKS.md). Spawned here, a call wakes the foreign side once, when it is done.
-fn runtime() -> Result<&'static tokio::runtime::Runtime, PasskeyError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("zitadel-passkey")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    runtime.as_ref().map_err(|e| PasskeyError::Other {
-        grpc_code: Code::Internal.as_i32(),
-        error_id: None,
-        description: format!("could not start the runtime for calls: {e}"),
-    })
-}
-
-/// Runs a call on [`runtime`], ending it early when `cancel` is cancelled; dropping the
-/// returned future (the Kotlin coroutine's or Python task's cancellation) drops the call too.
-/// Meanwhile it asks `provider`, here on the caller's side, for the tokens the call needs.
-async fn run<T: Send + 'static>(
-    provider: Option<&Arc<dyn TokenProvider>>,
+/// Runs a call, ending it early when `cancel` is cancelled (dropping the call, as the Kotlin
+/// coroutine's or Python task's cancellation does).
+async fn run<T>(
     cancel: Option<Arc<CancellationToken>>,
-    call: impl Future<Output = Result<T, zitadel_passkey::Error>> + Send + 'static,
+    call: impl Future<Output = Result<T, zitadel_passkey::Error>>,
 ) -> Result<T, PasskeyError> {
-    let call = async move {
-        match cancel {
-            None => call.await.map_err(PasskeyError::from),
-            Some(cancel) => tokio::select! {
-                biased;
-                () = cancel.cancelled() => Err(PasskeyError::cancelled()),
-                result = call => result.map_err(PasskeyError::from),
-            },
-        }
-    };
-    let (requests, mut pending) = mpsc::unbounded_channel();
-    let mut task = runtime()?.spawn(CALLER.scope(requests, call));
-    let _abort_when_dropped = AbortOnDrop(task.abort_handle());
-    let outcome = loop {
-        tokio::select! {
+    match cancel {
+        None => call.await.map_err(PasskeyError::from),
+        Some(cancel) => tokio::select! {
             biased;
-            outcome = &mut task => break outcome,
-            Some(request) = pending.recv(), if provider.is_some() => {
-                if let Some(provider) = provider {
-                    tokio::select! {
-                        biased;
-                        outcome = &mut task => break outcome,
-                        () = serve(&**provider, request) => {}
-                    }
-                }
-            }
-        }
-    };
-    match outcome {
-        Ok(result) => result,
-        Err(error) if error.is_panic() => Err(PasskeyError::Other {
-            grpc_code: Code::Internal.as_i32(),
-            error_id: None,
-            description: "the call panicked (a bug: please report it)".to_owned(),
-        }),
-        Err(_) => Err(PasskeyError::cancelled()),
+            () = cancel.cancelled() => Err(PasskeyError::cancelled()),
+            result = call => result.map_err(PasskeyError::from),
+        },
     }
 }
 
-/// Aborts the spawned call when the foreign side drops its future.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-#[uniffi::export]
+#[uniffi::export(async_runtime = "tokio")]
 impl PasskeyClient {
     /// A client sending a fixed bearer token (a personal access token or the user's access
     /// token). Fails with `InvalidArgument` on an invalid endpoint. Connects lazily.
     #[uniffi::constructor]
     pub fn with_token(config: ClientConfig, token: String) -> Result<Arc<Self>, PasskeyError> {
-        PasskeyClient::build(config, None, |builder| builder.token(token))
+        PasskeyClient::build(config, |builder| builder.token(token))
     }
 
     /// A client asking `provider` for a token before each call (and for a fresh one after
@@ -159,9 +81,7 @@ impl PasskeyClient {
         config: ClientConfig,
         provider: Arc<dyn TokenProvider>,
     ) -> Result<Arc<Self>, PasskeyError> {
-        PasskeyClient::build(config, Some(provider.clone()), |builder| {
-            builder.token_provider(Foreign(provider))
-        })
+        PasskeyClient::build(config, |builder| builder.token_provider(Foreign(provider)))
     }
 
     /// The transport this client speaks.
@@ -177,11 +97,7 @@ impl PasskeyClient {
         options: Option<CallOptions>,
     ) -> Result<Arc<PasskeyLink>, PasskeyError> {
         let (options, cancel) = CallOptions::split(options);
-        let client = self.inner.clone();
-        let link = run(self.provider.as_ref(), cancel, async move {
-            client.add_passkey_link_with(options).await
-        })
-        .await?;
+        let link = run(cancel, self.inner.add_passkey_link_with(options)).await?;
         Ok(Arc::new(PasskeyLink::from(link)))
     }
 
@@ -192,11 +108,7 @@ impl PasskeyClient {
         options: Option<CallOptions>,
     ) -> Result<ObjectDetails, PasskeyError> {
         let (options, cancel) = CallOptions::split(options);
-        let client = self.inner.clone();
-        let details = run(self.provider.as_ref(), cancel, async move {
-            client.send_passkey_link_with(options).await
-        })
-        .await?;
+        let details = run(cancel, self.inner.send_passkey_link_with(options)).await?;
         Ok(details.into())
     }
 
@@ -207,11 +119,7 @@ impl PasskeyClient {
         options: Option<CallOptions>,
     ) -> Result<Vec<Passkey>, PasskeyError> {
         let (options, cancel) = CallOptions::split(options);
-        let client = self.inner.clone();
-        let passkeys = run(self.provider.as_ref(), cancel, async move {
-            client.list_passkeys_with(options).await
-        })
-        .await?;
+        let passkeys = run(cancel, self.inner.list_passkeys_with(options)).await?;
         Ok(passkeys.into_iter().map(Passkey::from).collect())
     }
 
@@ -223,11 +131,7 @@ impl PasskeyClient {
         options: Option<CallOptions>,
     ) -> Result<ObjectDetails, PasskeyError> {
         let (options, cancel) = CallOptions::split(options);
-        let client = self.inner.clone();
-        let details = run(self.provider.as_ref(), cancel, async move {
-            client.remove_passkey_with(&id, options).await
-        })
-        .await?;
+        let details = run(cancel, self.inner.remove_passkey_with(&id, options)).await?;
         Ok(details.into())
     }
 }

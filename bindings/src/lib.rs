@@ -1,7 +1,7 @@
 //! uniffi bindings of [`zitadel_passkey`] for Kotlin (Android, JVM), Swift (iOS) and Python.
 //!
-//! A thin layer: [`PasskeyClient`] wraps [`zitadel_passkey::Client`] and runs its calls on a
-//! tokio runtime of its own (two worker threads), so they are `suspend` funs in Kotlin,
+//! A thin layer: [`PasskeyClient`] wraps [`zitadel_passkey::Client`] and runs its calls on the
+//! tokio runtime (uniffi's `async_runtime = "tokio"`), so they are `suspend` funs in Kotlin,
 //! `async throws` in Swift and coroutines in Python. Cancelling the Kotlin coroutine or the
 //! Python task drops the call; every call also takes an optional [`CancellationToken`] (Swift's
 //! explicit handle). Every failure is one [`PasskeyError`] with a small set of kinds. The
