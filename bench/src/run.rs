@@ -176,6 +176,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     eprintln!("bindings");
     bindings(&mut report, &args, mock.url(), &sizes).await?;
+    report.missing(
+        "Kotlin binding call overhead",
+        "not built yet: needs a Kotlin twin of bench/python/binding_calls.py run with kotlinc and JNA",
+    );
     match &args.cdylib {
         Some(path) => report.cdylib_size(
             std::fs::metadata(path)
