@@ -87,16 +87,23 @@ impl Timestamp {
         let utc = time::OffsetDateTime::from_unix_timestamp(self.seconds)
             .map_err(|e| error(format!("timestamp out of range: {e}")))?;
         let (date, clock) = (utc.date(), utc.time());
-        Ok(format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
-            date.year(),
-            u8::from(date.month()),
-            date.day(),
-            clock.hour(),
-            clock.minute(),
-            clock.second(),
-            fraction(self.nanos.unsigned_abs())
-        ))
+        // `check` keeps the year in 1..=9999, so it is four digits.
+        let year = u32::try_from(date.year()).map_err(|_| error("timestamp out of range"))?;
+        let mut out = String::with_capacity(30);
+        push_digits(&mut out, year, 4);
+        out.push('-');
+        push_digits(&mut out, u32::from(u8::from(date.month())), 2);
+        out.push('-');
+        push_digits(&mut out, u32::from(date.day()), 2);
+        out.push('T');
+        push_digits(&mut out, u32::from(clock.hour()), 2);
+        out.push(':');
+        push_digits(&mut out, u32::from(clock.minute()), 2);
+        out.push(':');
+        push_digits(&mut out, u32::from(clock.second()), 2);
+        push_fraction(&mut out, self.nanos.unsigned_abs());
+        out.push('Z');
+        Ok(out)
     }
 
     /// Parses RFC 3339 with any offset (converted to UTC). A bare `YYYY-MM-DD` is read as
@@ -233,11 +240,12 @@ impl Duration {
         } else {
             ""
         };
-        Ok(format!(
-            "{sign}{}{}s",
-            self.seconds.unsigned_abs(),
-            fraction(self.nanos.unsigned_abs())
-        ))
+        let mut out = String::with_capacity(32);
+        out.push_str(sign);
+        out.push_str(&self.seconds.unsigned_abs().to_string());
+        push_fraction(&mut out, self.nanos.unsigned_abs());
+        out.push('s');
+        Ok(out)
     }
 
     /// Parses the proto3 JSON form: an optional `-`, seconds, up to 9 fraction digits, `s`.
@@ -324,12 +332,34 @@ impl<'de> Deserialize<'de> for Duration {
 }
 
 /// `.5` -> `.500`: 0, 3, 6 or 9 digits, as canonical proto3 JSON wants.
-fn fraction(nanos: u32) -> String {
+/// Appends the canonical fraction of a second: none, or 3, 6 or 9 digits.
+fn push_fraction(out: &mut String, nanos: u32) {
     match nanos {
-        0 => String::new(),
-        n if n % 1_000_000 == 0 => format!(".{:03}", n / 1_000_000),
-        n if n % 1_000 == 0 => format!(".{:06}", n / 1_000),
-        n => format!(".{n:09}"),
+        0 => {}
+        n if n % 1_000_000 == 0 => {
+            out.push('.');
+            push_digits(out, n / 1_000_000, 3);
+        }
+        n if n % 1_000 == 0 => {
+            out.push('.');
+            push_digits(out, n / 1_000, 6);
+        }
+        n => {
+            out.push('.');
+            push_digits(out, n, 9);
+        }
+    }
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded. Written out because
+/// `format!` with width specifiers was most of the cost of printing a timestamp, which the mock
+/// does on every REST answer.
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width.saturating_sub(1));
+    while divisor > 0 {
+        // A digit 0–9, so the cast cannot truncate.
+        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
     }
 }
 
@@ -370,6 +400,23 @@ mod tests {
             let timestamp = Timestamp::new(seconds, nanos).unwrap();
             assert_eq!(timestamp.to_rfc3339().unwrap(), text);
             assert_eq!(Timestamp::parse(text).unwrap(), timestamp, "{text}");
+        }
+    }
+
+    #[test]
+    fn timestamps_print_as_the_time_crate_does_across_the_range() {
+        use time::format_description::well_known::Rfc3339;
+        const STEPS: i64 = 10_007;
+        let step = (MAX_TIMESTAMP_SECONDS - MIN_TIMESTAMP_SECONDS) / STEPS;
+        for i in 0..=STEPS {
+            let seconds =
+                (MIN_TIMESTAMP_SECONDS + i * step + i % 86_400).min(MAX_TIMESTAMP_SECONDS);
+            let ours = Timestamp::new(seconds, 0).unwrap().to_rfc3339().unwrap();
+            let theirs = time::OffsetDateTime::from_unix_timestamp(seconds)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(ours, theirs, "{seconds}");
         }
     }
 
