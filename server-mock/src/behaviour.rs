@@ -53,7 +53,8 @@ use crate::codes::LiveCode;
 use crate::error::MockError;
 use crate::outbox::OutboxMessage;
 use crate::state::{Shared, State};
-use crate::users::{DEFAULT_ORG_ID, derived_user_id};
+use crate::token_digest::TokenDigest;
+use crate::users::DEFAULT_ORG_ID;
 
 /// Row 1.
 pub(crate) const AUTH_HEADER_MISSING: MockError =
@@ -122,6 +123,9 @@ pub(crate) struct CallInfo {
     pub delay: Option<std::time::Duration>,
     /// Filled by the handler for the journal.
     pub outcome: Arc<OnceLock<Outcome>>,
+    /// The digest of the request's bearer token, hashed once by the front end for the journal
+    /// and reused for the derived user ID.
+    pub token_digest: Option<TokenDigest>,
 }
 
 /// The origin of links: the configured public origin, or the scheme and host of the request.
@@ -201,7 +205,13 @@ fn timestamp(time: std::time::SystemTime) -> Option<wkt::Timestamp> {
 
 impl Shared {
     /// Rows 1–5 of the behaviour table.
-    fn authenticate(&self, state: &mut State, caller: Caller<'_>) -> Result<Me, MockError> {
+    /// `digest` is the token's digest if the front end already computed it from the same header.
+    fn authenticate(
+        &self,
+        state: &mut State,
+        caller: Caller<'_>,
+        digest: Option<TokenDigest>,
+    ) -> Result<Me, MockError> {
         let header = caller.authorization.ok_or(AUTH_HEADER_MISSING)?;
         let token = bearer_token(header).ok_or(INVALID_AUTH_HEADER)?;
         if !well_formed(token) {
@@ -216,7 +226,7 @@ impl Shared {
             },
             None if self.config.strict => return Err(TOKEN_INVALID),
             None => Me {
-                user_id: derived_user_id(token),
+                user_id: digest.unwrap_or_else(|| TokenDigest::of(token)).user_id(),
                 org_id: DEFAULT_ORG_ID.to_owned(),
             },
         };
@@ -244,11 +254,13 @@ impl Shared {
             Some(error) => Err(error),
             None => {
                 let mut state = self.state();
-                self.authenticate(&mut state, caller).and_then(|me| {
-                    const LOCAL: Origin = Origin::Unknown("http");
-                    let origin = info.map_or(&LOCAL, |info| &info.origin);
-                    body(self, &mut state, me, origin)
-                })
+                let digest = info.and_then(|info| info.token_digest);
+                self.authenticate(&mut state, caller, digest)
+                    .and_then(|me| {
+                        const LOCAL: Origin = Origin::Unknown("http");
+                        let origin = info.map_or(&LOCAL, |info| &info.origin);
+                        body(self, &mut state, me, origin)
+                    })
             }
         };
         if let Some(info) = info {

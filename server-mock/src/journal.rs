@@ -4,7 +4,6 @@ use std::collections::VecDeque;
 use std::time::SystemTime;
 
 use serde::{Serialize, Serializer};
-use sha2::{Digest, Sha256};
 use zitadel_passkey::{Code, Transport};
 
 use crate::clock::serialize_time;
@@ -57,14 +56,7 @@ pub(crate) fn serialize_code<S: Serializer>(code: &Option<Code>, s: S) -> Result
 
 /// A short, stable, one-way fingerprint of a token for logs and the journal.
 pub fn token_fingerprint(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(16);
-    for byte in &digest[..8] {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    out
+    crate::token_digest::TokenDigest::of(token).fingerprint()
 }
 
 /// The last [`JOURNAL_CAPACITY`] entries, oldest first.

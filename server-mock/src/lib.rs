@@ -90,6 +90,7 @@ mod rest;
 mod routes;
 mod server;
 pub mod state;
+mod token_digest;
 mod users;
 
 use std::net::SocketAddr;

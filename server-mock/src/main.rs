@@ -9,6 +9,11 @@ use clap::Parser;
 use serde::Deserialize;
 use zitadel_passkey_mock::{MockServer, MockServerBuilder};
 
+// mimalloc for the binary (the library leaves the choice to its user): a call allocates a few
+// dozen small buffers, and glibc's malloc/free were a seventh of the REST path's instructions.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A mock ZITADEL for apps that create passkey links: gRPC, gRPC-web and REST/JSON on one port.
 ///
 /// Prints `listening on http://HOST:PORT` on stdout once it accepts connections, and stops

@@ -39,6 +39,21 @@ async fn rest_cors(request: Request, next: axum::middleware::Next) -> Response {
     response
 }
 
+/// One RPC whose rule the front end already matched: the handler the router would run, with the
+/// same CORS headers, without the router's second match of the path. The router still serves
+/// everything else (the login page, the admin API, preflights, wrong methods, unknown paths).
+pub(crate) async fn call_rule(
+    shared: Arc<Shared>,
+    rule: &'static HttpRule,
+    request: Request,
+) -> Response {
+    let method = request.method().clone();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = rest_call(shared, rule, request).await;
+    crate::cors::REST.actual(&method, origin.as_ref(), response.headers_mut());
+    response
+}
+
 /// The router for everything that is neither gRPC nor gRPC-web.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new();
@@ -110,8 +125,10 @@ fn decode<T: DeserializeOwned + Default>(rule: &HttpRule, body: &[u8]) -> Result
 }
 
 fn json<T: Serialize>(message: &T) -> Response {
-    match serde_json::to_vec(message) {
-        Ok(body) => (
+    // Sized for a link answer, so that encoding it does not grow the buffer several times.
+    let mut body = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut body, message) {
+        Ok(()) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),

@@ -24,10 +24,11 @@ use crate::cors;
 use crate::error::grpc_go_message;
 use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
-use crate::journal::{JournalEntry, token_fingerprint};
+use crate::journal::JournalEntry;
 use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
 use crate::state::Shared;
+use crate::token_digest::TokenDigest;
 
 const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 /// How long shutdown waits for in-flight calls before closing connections.
@@ -127,9 +128,12 @@ impl App {
             return cors::GRPC_WEB.preflight(request.headers());
         }
         let service = classify(&request);
-        let method = match service {
-            Service::Grpc | Service::GrpcWeb => rpc_of_grpc_path(request.uri().path()),
-            Service::Rest => rest_rule(request.method(), request.uri().path()).map(rpc_name),
+        let (method, rule) = match service {
+            Service::Grpc | Service::GrpcWeb => (rpc_of_grpc_path(request.uri().path()), None),
+            Service::Rest => {
+                let rule = rest_rule(request.method(), request.uri().path());
+                (rule.map(rpc_name), rule)
+            }
         };
         let Some(method) = method else {
             // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
@@ -140,6 +144,11 @@ impl App {
         let transport = service.transport();
 
         let fault = self.shared.take_fault(method, transport);
+        let token_digest = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| bearer_token(v.as_bytes()))
+            .map(|t| TokenDigest::of(&String::from_utf8_lossy(t)));
         let mut entry = Journaled {
             shared: &self.shared,
             entry: Some(JournalEntry {
@@ -150,11 +159,7 @@ impl App {
                 org_id: request.headers().get(ORG_HEADER).map(journal_org_id),
                 code: None,
                 error_id: None,
-                token_fingerprint: request
-                    .headers()
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| bearer_token(v.as_bytes()))
-                    .map(|t| token_fingerprint(&String::from_utf8_lossy(t))),
+                token_fingerprint: token_digest.map(TokenDigest::fingerprint),
                 fault: fault.as_ref().map(|f| f.kind().name()),
             }),
         };
@@ -186,8 +191,19 @@ impl App {
             injected,
             delay,
             outcome: outcome.clone(),
+            token_digest,
         });
-        let response = self.route(service, request).await;
+        let response = match rule {
+            // Matched above: straight to the handler, not through the router's second match.
+            Some(rule) => crate::rest::call_rule(
+                self.shared.clone(),
+                rule,
+                request.map(axum::body::Body::new),
+            )
+            .await
+            .map(Body::new),
+            None => self.route(service, request).await,
+        };
         entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {
             kill.notify_one();

@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::journal::token_fingerprint;
 
@@ -208,11 +207,7 @@ impl Users {
 
 /// The stable user ID non-strict mode derives from a token: 18 decimal digits of its SHA-256.
 pub fn derived_user_id(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    let n = u64::from_be_bytes(first) % 900_000_000_000_000_000 + 100_000_000_000_000_000;
-    n.to_string()
+    crate::token_digest::TokenDigest::of(token).user_id()
 }
 
 #[cfg(test)]

@@ -1,0 +1,44 @@
+//! One SHA-256 per bearer token per call: its journal fingerprint and, in non-strict mode, the
+//! user ID derived from it both come from the digest's first eight bytes, so the front end hashes
+//! the token once (outside the state lock) and hands the result on in the call's `CallInfo`.
+
+use sha2::{Digest, Sha256};
+
+/// The first eight bytes of a token's SHA-256, big-endian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenDigest(u64);
+
+impl TokenDigest {
+    pub(crate) fn of(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Self(u64::from_be_bytes(first))
+    }
+
+    /// Sixteen lowercase hex digits: what the journal and the admin API show for a token.
+    pub(crate) fn fingerprint(self) -> String {
+        format!("{:016x}", self.0)
+    }
+
+    /// Eighteen decimal digits, the shape of ZITADEL's user IDs.
+    pub(crate) fn user_id(self) -> String {
+        (self.0 % 900_000_000_000_000_000 + 100_000_000_000_000_000).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_and_user_id_come_from_the_same_digest() {
+        // SHA-256("abc") begins ba7816bf 8f01cfea.
+        let digest = TokenDigest::of("abc");
+        assert_eq!(digest.fingerprint(), "ba7816bf8f01cfea");
+        let expected =
+            0xba78_16bf_8f01_cfea_u64 % 900_000_000_000_000_000 + 100_000_000_000_000_000;
+        assert_eq!(digest.user_id(), expected.to_string());
+        assert_eq!(digest.user_id().len(), 18);
+    }
+}
