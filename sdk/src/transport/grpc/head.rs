@@ -61,17 +61,63 @@ where
             headers.remove(http::header::TE);
         }
         let (mode, slot) = (self.mode, self.slot.clone());
+        if self.mode == Mode::GrpcWeb {
+            // The client that was made ready goes into the future; its clone stays.
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            return Box::pin(async move {
+                let request = with_fixed_length(request, &slot).await?;
+                exchange(mode, &slot, inner.call(request)).await
+            });
+        }
         let future = self.inner.call(request);
-        Box::pin(async move {
-            match future.await {
-                Ok(response) => check_head(mode, &slot, response).map_err(Into::into),
-                Err(error) => {
-                    let failure = status::connection(reached(&error), error);
-                    Err(slot.fail(failure).into())
-                }
-            }
-        })
+        Box::pin(async move { exchange(mode, &slot, future).await })
     }
+}
+
+/// Sends through hyper and checks the head of the answer.
+async fn exchange<F>(
+    mode: Mode,
+    slot: &Slot,
+    future: F,
+) -> Result<Response<GuardBody<hyper::body::Incoming>>, BoxError>
+where
+    F: Future<Output = Result<Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>>,
+{
+    match future.await {
+        Ok(response) => check_head(mode, slot, response).map_err(Into::into),
+        Err(error) => {
+            let failure = status::connection(reached(&error), error);
+            Err(slot.fail(failure).into())
+        }
+    }
+}
+
+/// The gRPC-web request with its (one, already encoded) message as a body of known length.
+/// tonic-web hands over a stream, which HTTP/1.1 would send chunked: headers and message in one
+/// write and the closing chunk in another, which the server reads as two wake-ups. Browsers'
+/// gRPC-web clients send a `content-length`, so this is also what ZITADEL's wrapper usually sees.
+async fn with_fixed_length(
+    request: Request<OutBody>,
+    slot: &Slot,
+) -> Result<Request<OutBody>, BoxError> {
+    let (parts, body) = request.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            // Encoding failed before a byte left: nothing reached the server.
+            let failure = crate::Error::with_kind(
+                crate::ErrorKind::NotSent,
+                crate::Code::Internal,
+                format!("could not encode the request: {}", error.message()),
+            );
+            return Err(slot.fail(failure).into());
+        }
+    };
+    let body = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(Request::from_parts(parts, body))
 }
 
 /// Checks the head of a gRPC or gRPC-web response and wraps its body.
