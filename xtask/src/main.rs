@@ -11,6 +11,7 @@ mod ci;
 mod codegen;
 mod codegen_go;
 mod contract;
+mod fuzz;
 mod http_rules;
 mod project;
 
@@ -50,6 +51,20 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Build the libFuzzer targets of fuzz/ (stable toolchain) and run each from its committed
+    /// seeds; prints executions and coverage per target. A failure leaves its input in
+    /// target/fuzz/<target>/.
+    Fuzz {
+        /// How long each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only this target.
+        #[arg(long)]
+        only: Option<String>,
+        /// Replace the committed seeds with a minimal set covering what the run found.
+        #[arg(long)]
+        merge: bool,
+    },
     /// Run every check CI runs: fmt, codegen --check, clippy, tests (contract matrix and binding
     /// tests included), docs, bindings packages, the benchmark smoke pass, cargo audit.
     Test,
@@ -78,6 +93,11 @@ fn run(command: Command) -> Result<()> {
         Command::Contract { args } => contract::run(&args),
         Command::Bindings { languages } => bindings::run(&languages),
         Command::Bench { quick } => bench::run(quick),
+        Command::Fuzz {
+            seconds,
+            only,
+            merge,
+        } => fuzz::run(seconds, only.as_deref(), merge),
         Command::Test => ci::run(),
     }
 }
