@@ -7,7 +7,7 @@ use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 
 /// How long an answer may take before the target calls it a hang. Nothing a target sends asks
 /// for a delay, so a healthy peer answers in microseconds; the bound only has to be far above
@@ -59,6 +59,27 @@ pub(crate) async fn within<F: Future>(what: &str, future: F) -> F::Output {
         Ok(output) => output,
         Err(_) => panic!("{what}: no answer within {HANG:?}"),
     }
+}
+
+/// A loopback server: each accepted connection (with `TCP_NODELAY`: without it, Nagle's
+/// algorithm and delayed ACKs hold small writes for 40 ms) goes to `serve` in a task of its own.
+pub(crate) fn serve_loopback<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = block_on(TcpListener::bind("127.0.0.1:0")).expect("bind loopback");
+    let addr = listener.local_addr().expect("local address");
+    runtime().spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            tokio::spawn(serve(socket));
+        }
+    });
+    addr
 }
 
 /// Writes `request` on a new connection to `addr` and reads the answer until the peer closes.

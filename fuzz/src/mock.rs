@@ -235,25 +235,13 @@ pub(crate) fn rest(data: &[u8]) {
         Some(query) => format!("{path}?{}", percent_encode_query(query)),
         None => path,
     };
-    let mut head = format!(
-        "{} {target} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n",
-        rule.verb
-    )
-    .into_bytes();
-    if let Some(content_type) = &call.content_type {
-        push_field(&mut head, "content-type", content_type);
-    }
-    for field in &call.fields {
-        let (name, value) = field.pair();
-        push_field(&mut head, &name, &value);
-    }
-    push_field(
-        &mut head,
-        "content-length",
-        call.body.len().to_string().as_bytes(),
-    );
-    head.extend_from_slice(b"\r\n");
-    head.extend_from_slice(&call.body);
+    let mut fields: Vec<(String, Vec<u8>)> = call
+        .content_type
+        .iter()
+        .map(|value| ("content-type".to_owned(), value.clone()))
+        .collect();
+    fields.extend(call.fields.iter().map(Field::pair));
+    let head = request(rule.verb, &target, &fields, &call.body);
     let addr = mock().local_addr();
     let answer = block_on(http1_exchange(addr, &head, false));
     let Some(status) = status_of(&answer) else {
@@ -319,18 +307,12 @@ pub(crate) fn admin(data: &[u8]) {
     };
     let (verb, path) = ADMIN[usize::from(call.route) % ADMIN.len()];
     let path = path.replace("{}", &percent_encode_segment(&call.segment));
-    let mut head =
-        format!("{verb} {path} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n").into_bytes();
-    if call.json_content_type {
-        push_field(&mut head, "content-type", b"application/json");
-    }
-    push_field(
-        &mut head,
-        "content-length",
-        call.body.len().to_string().as_bytes(),
-    );
-    head.extend_from_slice(b"\r\n");
-    head.extend_from_slice(&call.body);
+    let fields: Vec<(String, Vec<u8>)> = call
+        .json_content_type
+        .then(|| ("content-type".to_owned(), b"application/json".to_vec()))
+        .into_iter()
+        .collect();
+    let head = request(verb, &path, &fields, &call.body);
     let mock = mock();
     let answer = block_on(http1_exchange(mock.local_addr(), &head, false));
     let status = status_of(&answer).expect("the mock answers a well-formed admin call");
@@ -359,6 +341,24 @@ pub(crate) fn http1(data: &[u8]) {
     // An answer is an HTTP/1.1 one, or HTTP/2 frames after a preface in the bytes, or nothing
     // (the mock closed on bytes that are neither): the property here is that it came.
     drop(answer);
+}
+
+/// An HTTP/1.1 request that asks the mock to close after answering, with its fields (those the
+/// syntax can carry), a `content-length` and the body.
+fn request(verb: &str, target: &str, fields: &[(String, Vec<u8>)], body: &[u8]) -> Vec<u8> {
+    let mut head =
+        format!("{verb} {target} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n").into_bytes();
+    for (name, value) in fields {
+        push_field(&mut head, name, value);
+    }
+    push_field(
+        &mut head,
+        "content-length",
+        body.len().to_string().as_bytes(),
+    );
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(body);
+    head
 }
 
 fn push_field(head: &mut Vec<u8>, name: &str, value: &[u8]) {

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
 use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
 use zitadel_passkey::wkt::{Duration, Timestamp};
 use zitadel_passkey::{Client, Error, ErrorKind, PasskeyLink, RetryPolicy, Transport};
 
-use crate::harness::{self, block_on, runtime};
+use crate::harness::{self, block_on, serve_loopback};
 
 /// The token every client sends: it must never show in an error.
 const TOKEN: &str = "fuzz-canary-token-8c1f2e";
@@ -188,35 +187,26 @@ struct GrpcServer {
 fn grpc_server() -> &'static GrpcServer {
     static SERVER: OnceLock<GrpcServer> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let listener = block_on(TcpListener::bind("127.0.0.1:0")).expect("bind loopback");
-        let addr = listener.local_addr().expect("local address");
         let answer = Arc::new(Mutex::new(None::<GrpcAnswer>));
         let current = answer.clone();
-        runtime().spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
+        let addr = serve_loopback(move |socket| {
+            let current = current.clone();
+            async move {
+                let Ok(mut connection) = h2::server::handshake(socket).await else {
+                    return;
                 };
-                // Without it, Nagle's algorithm and delayed ACKs hold h2's small writes for 40 ms.
-                let _ = socket.set_nodelay(true);
-                let current = current.clone();
-                tokio::spawn(async move {
-                    let Ok(mut connection) = h2::server::handshake(socket).await else {
-                        return;
-                    };
-                    let close = Arc::new(Notify::new());
-                    loop {
-                        tokio::select! {
-                            accepted = connection.accept() => {
-                                let Some(Ok((request, respond))) = accepted else { return };
-                                let answer = current.lock().expect("answer lock").clone();
-                                let Some(answer) = answer else { return };
-                                tokio::spawn(serve_grpc(request, respond, answer, close.clone()));
-                            }
-                            () = close.notified() => return,
+                let close = Arc::new(Notify::new());
+                loop {
+                    tokio::select! {
+                        accepted = connection.accept() => {
+                            let Some(Ok((request, respond))) = accepted else { return };
+                            let answer = current.lock().expect("answer lock").clone();
+                            let Some(answer) = answer else { return };
+                            tokio::spawn(serve_grpc(request, respond, answer, close.clone()));
                         }
+                        () = close.notified() => return,
                     }
-                });
+                }
             }
         });
         GrpcServer { addr, answer }
@@ -371,25 +361,17 @@ struct RawServer {
 fn raw_server() -> &'static RawServer {
     static SERVER: OnceLock<RawServer> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let listener = block_on(TcpListener::bind("127.0.0.1:0")).expect("bind loopback");
-        let addr = listener.local_addr().expect("local address");
         let answer = Arc::new(Mutex::new(Vec::new()));
         let current = answer.clone();
-        runtime().spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = socket.set_nodelay(true);
-                let current = current.clone();
-                tokio::spawn(async move {
-                    if read_request(&mut socket).await.is_none() {
-                        return;
-                    }
-                    let answer = current.lock().expect("answer lock").clone();
-                    let _ = socket.write_all(&answer).await;
-                    let _ = socket.shutdown().await;
-                });
+        let addr = serve_loopback(move |mut socket| {
+            let current = current.clone();
+            async move {
+                if read_request(&mut socket).await.is_none() {
+                    return;
+                }
+                let answer = current.lock().expect("answer lock").clone();
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
             }
         });
         RawServer { addr, answer }
