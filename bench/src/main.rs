@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod clients;
 mod compare;
+mod crowd;
 mod load;
 mod measure;
 #[cfg(feature = "peer-zitadel")]
@@ -64,6 +65,8 @@ enum Command {
         #[arg(long)]
         url: String,
     },
+    /// Many clients at once against one mock: what `cargo xtask load` runs.
+    Crowd(crowd::CrowdArgs),
     /// Makes N sequential calls on a single-threaded runtime: what callgrind counts.
     Calls {
         #[arg(long)]
@@ -83,6 +86,7 @@ fn main() -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Run(args) => multi_threaded()?.block_on(run::run(args)),
+        Command::Crowd(args) => multi_threaded()?.block_on(crowd::run(args)),
         Command::Compare { url, plan } => {
             let plan: compare::Plan = serde_json::from_str(&plan).context("--plan")?;
             let me = std::env::current_exe()?;

@@ -178,7 +178,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     bindings(&mut report, &args, mock.url(), &sizes).await?;
     report.missing(
         "Kotlin binding call overhead",
-        "not built yet: needs a Kotlin twin of bench/python/binding_calls.py run with kotlinc and JNA",
+        "not built yet: needs a Kotlin twin of bench/python/binding_calls.py run on the JVM with JNA",
     );
     match &args.cdylib {
         Some(path) => report.cdylib_size(

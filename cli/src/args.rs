@@ -36,6 +36,9 @@ const LINK_HELP: &str = concat!(
   # Also save the QR code as images
   zitadel-passkey link --qr-png link.png --qr-svg link.svg
 
+  # Also open the link in this computer's default browser (to add a passkey here)
+  zitadel-passkey link --open
+
 ",
     exit_codes!()
 );
@@ -186,6 +189,15 @@ pub(crate) struct LinkArgs {
     /// How to draw the QR code in the terminal (text output only).
     #[arg(long, value_enum, default_value_t = QrStyle::Auto, value_name = "STYLE")]
     pub qr: QrStyle,
+
+    /// After printing the link, also open it in the default browser (on Linux and the BSDs:
+    /// $BROWSER if set, else the desktop's browser, which needs DISPLAY or WAYLAND_DISPLAY).
+    /// Without a browser a note says so and the exit code stays 0; the call is not repeated.
+    /// On the embedded mock the browser opens the page on localhost, where a real passkey
+    /// registration runs, and the command keeps the mock serving until the passkey is
+    /// registered, the link is used up or expires, or Ctrl-C.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `remove`'s arguments.

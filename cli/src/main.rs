@@ -1,8 +1,14 @@
 //! `zitadel-passkey`: get a one-time passkey registration link (and its QR code) from ZITADEL or
 //! the embedded mock. See `zitadel-passkey --help` and the README.
+//!
+//! `zitadel-passkey link --open` also opens the link in the default browser once it is printed
+//! (see [`browser`]); when no browser can be opened (no display, no `$BROWSER`, the launch
+//! fails) a one-line note on stderr says so, and the command still succeeds.
 
 mod args;
+mod browser;
 mod failure;
+mod journey;
 mod output;
 mod qr;
 mod run;
@@ -12,6 +18,8 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use time::UtcOffset;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::args::Cli;
 use crate::failure::{Failure, exit};
@@ -37,12 +45,18 @@ fn main() -> ExitCode {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new("zitadel_passkey=debug,zitadel_passkey_mock=info")
         });
-        // Closed spans show each call and attempt with its outcome and duration.
+        // Closed spans show each call and attempt with its outcome and duration. The browser
+        // crate's records name the browser's command line, one-time code included: never shown,
+        // whatever RUST_LOG says.
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .with_env_filter(filter)
+            .finish()
+            .with(tracing_subscriber::filter::filter_fn(|metadata| {
+                !browser::is_browser_log(metadata.target())
+            }))
             .init();
     }
 
@@ -54,13 +68,36 @@ fn main() -> ExitCode {
         Err(e) => return report(&Failure::local(format!("cannot start the runtime: {e}"))),
     };
     let outcome = runtime.block_on(run::run(cli.command, offset));
-    drop(runtime);
 
     match outcome {
         Ok(outcome) => {
             if let Err(e) = write_stdout(&outcome.stdout) {
                 return report(&Failure::local(format!("cannot write the output: {e}")));
             }
+            // Only once the link is on stdout; a browser that cannot be opened is a note, not a
+            // failure (the link was created and shown).
+            let opened = match &outcome.open {
+                Some(url) => match browser::open(url) {
+                    Ok(()) => true,
+                    Err(note) => {
+                        stderr_line(&note);
+                        false
+                    }
+                },
+                None => false,
+            };
+            // On the embedded mock the browser needs the mock alive: serve until the user has
+            // registered the passkey there (or the link is done for, or Ctrl-C).
+            if let Some(journey) = outcome.journey.as_ref().filter(|_| opened) {
+                stderr_line(
+                    "note: the embedded mock keeps serving the link's page; register the passkey \
+                     in the browser (Ctrl-C stops)",
+                );
+                let end = runtime.block_on(journey.wait());
+                stderr_line(&end.note());
+            }
+            drop(outcome.journey);
+            drop(runtime);
             match outcome.late_failure {
                 Some(failure) => report(&failure),
                 None => ExitCode::from(exit::OK),

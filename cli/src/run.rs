@@ -12,6 +12,7 @@ use zitadel_passkey_mock::MockServer;
 
 use crate::args::{Command, CommonArgs, LinkArgs, OutputFormat, QrStyle};
 use crate::failure::{self, Call, Context, Failure};
+use crate::journey::Journey;
 use crate::output;
 use crate::qr::{Qr, Style};
 use crate::stderr_line;
@@ -20,18 +21,22 @@ use crate::stderr_line;
 /// token and derives a stable user from it). Not a secret.
 pub(crate) const DEMO_TOKEN: &str = "demo-token";
 
-/// What a command produced: stdout text, and a failure that came after it (e.g. a QR file
-/// could not be written after the link was created and printed).
+/// What a command produced: stdout text, a link to open in the browser once that text is
+/// written (`link --open`), and a failure that came after it (e.g. a QR file could not be
+/// written after the link was created and printed).
 pub(crate) struct Outcome {
     pub stdout: String,
+    pub open: Option<String>,
     pub late_failure: Option<Failure>,
+    /// With `--open` on the embedded mock: the mock, kept serving for the browser.
+    pub journey: Option<Journey>,
 }
 
 /// A connected client, and the embedded mock it talks to (if any), kept alive while it runs.
 struct Target {
     client: Client,
     context: Context,
-    _mock: Option<MockServer>,
+    mock: Option<MockServer>,
 }
 
 /// Runs `command`.
@@ -101,20 +106,33 @@ pub(crate) async fn run(command: Command, offset: UtcOffset) -> Result<Outcome, 
 fn done(stdout: String) -> Outcome {
     Outcome {
         stdout,
+        open: None,
         late_failure: None,
+        journey: None,
     }
 }
 
-/// `link`: create the link, render it, write the QR images.
+/// `link`: create the link, render it, write the QR images (and with `--open`, have `main` open
+/// it once it is printed).
 async fn link(args: LinkArgs, offset: UtcOffset) -> Result<Outcome, Failure> {
     let output = args.common.output;
+    let wants_browser = args.open;
     let target = connect(args.common, Call::Link).await?;
     let link = target
         .client
         .add_passkey_link()
         .await
         .map_err(|e| Failure::call(&e, target.context))?;
-    drop(target);
+    // With `--open` the embedded mock keeps serving the link's page for the browser.
+    let journey = match target.mock {
+        Some(mock) if wants_browser => Some(Journey::new(mock, &link)),
+        _ => None,
+    };
+    drop(target.client);
+    let open = wants_browser.then(|| match &journey {
+        Some(journey) => journey.browser_url(link.url()),
+        None => link.url().to_owned(),
+    });
 
     let wants_image = args.qr_png.is_some() || args.qr_svg.is_some();
     let style = match output {
@@ -129,7 +147,9 @@ async fn link(args: LinkArgs, offset: UtcOffset) -> Result<Outcome, Failure> {
                 let stdout = render_link(&link, None, output, offset)?;
                 return Ok(Outcome {
                     stdout,
+                    open,
                     late_failure: Some(Failure::local(e)),
+                    journey,
                 });
             }
             Err(e) => {
@@ -156,7 +176,9 @@ async fn link(args: LinkArgs, offset: UtcOffset) -> Result<Outcome, Failure> {
     }
     Ok(Outcome {
         stdout,
+        open,
         late_failure,
+        journey,
     })
 }
 
@@ -279,6 +301,6 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
     Ok(Target {
         client,
         context,
-        _mock: mock,
+        mock,
     })
 }

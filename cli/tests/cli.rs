@@ -42,6 +42,15 @@ async fn cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
 }
 
 async fn cli_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    cli_env_without(args, env, &[]).await
+}
+
+/// [`cli_env`], with the variables `remove` unset as well.
+async fn cli_env_without<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &str)],
+    remove: &[&str],
+) -> Run {
     let mut command = tokio::process::Command::new(BIN);
     command
         .args(args)
@@ -51,6 +60,9 @@ async fn cli_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) ->
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
+    for key in remove {
+        command.env_remove(key);
+    }
     for (key, value) in env {
         command.env(key, value);
     }
@@ -362,6 +374,219 @@ async fn link_text_has_the_link_expiry_and_qr_codes_that_decode_to_it() {
         );
         assert_eq!(decode_png(&png), link, "{transport}: PNG");
         assert_eq!(decode_svg(&svg), link, "{transport}: SVG");
+    }
+}
+
+/// The secrets sweep's CLI part: with `--verbose` and every crate at TRACE (`RUST_LOG=trace`),
+/// on every transport, the token appears nowhere and the one-time code only inside the link
+/// (the QR code carries it as modules, not as text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_output_shows_no_token_and_the_code_only_in_the_link() {
+    for transport in TRANSPORTS {
+        let mock = fixed_mock(11).await;
+        let uri = mock.uri();
+        let mut args = vec!["--verbose", "link"];
+        args.extend(endpoint_args(&uri, transport));
+        let run = cli_env(&args, &[("RUST_LOG", "trace")]).await;
+        run.assert_no_token();
+        assert_eq!(run.code, 0, "{transport}: {run:?}");
+        assert!(
+            run.stderr.contains("TRACE") && run.stderr.contains("zitadel_passkey"),
+            "{transport}: no TRACE log on stderr: {}",
+            run.stderr
+        );
+        let live = &mock.live_codes()[0];
+        assert!(
+            run.stdout.contains(&live.link),
+            "{transport}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.replace(&live.link, "").contains(&live.code),
+            "{transport}: the code outside the link: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains(&live.code),
+            "{transport}: the code in the log: {}",
+            run.stderr
+        );
+    }
+}
+
+// `link --open`, on Linux and the BSDs, where the browser crate honours $BROWSER.
+
+/// Every variable through which the browser crate (or the CLI's display check) could find a
+/// browser on Linux and the BSDs besides PATH: the tests unset them all.
+#[cfg(all(unix, not(target_os = "macos")))]
+const BROWSER_ENV: [&str; 12] = [
+    "BROWSER",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XDG_CURRENT_DESKTOP",
+    "DESKTOP_SESSION",
+    "KDE_FULL_SESSION",
+    "KDE_SESSION_VERSION",
+    "container",
+    "WSL_DISTRO_NAME",
+    "WSL_INTEROP",
+    "XDG_DATA_HOME",
+    "XDG_DATA_DIRS",
+];
+
+/// Runs the binary where the only browser is `browser` (as $BROWSER; `None`: none at all): no
+/// display, no desktop, and PATH an empty directory, so that no xdg-settings, desktop opener or
+/// x-www-browser of this machine is found.
+#[cfg(all(unix, not(target_os = "macos")))]
+async fn cli_with_browser(
+    args: &[&str],
+    browser: Option<&Path>,
+    empty_dir: &Path,
+    env: &[(&str, &str)],
+) -> Run {
+    let path = empty_dir.to_str().expect("a UTF-8 temp dir");
+    let browser = browser.map(|b| b.to_str().expect("a UTF-8 temp dir"));
+    let mut env = env.to_vec();
+    env.push(("PATH", path));
+    env.extend(browser.map(|b| ("BROWSER", b)));
+    cli_env_without(args, &env, &BROWSER_ENV).await
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_open_without_a_browser_exits_0_with_a_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("created");
+    let mock = fixed_mock(21).await;
+    let uri = mock.uri();
+
+    // $BROWSER names a command that does not exist (the crate's error), and nothing else is
+    // found; then no $BROWSER and no display at all (the CLI's own check).
+    let missing = dir.path().join("no-such-browser");
+    for (i, browser) in [Some(missing.as_path()), None].into_iter().enumerate() {
+        let mut args = vec!["link", "--open", "--qr", "none"];
+        args.extend(endpoint_args(&uri, TRANSPORTS[i]));
+        let run = cli_with_browser(&args, browser, &empty, &[]).await;
+        run.assert_no_token();
+        assert_eq!(run.code, 0, "{browser:?}: {run:?}");
+        let live = mock.live_codes();
+        assert_eq!(live.len(), i + 1, "{browser:?}");
+        let link = &live[i].link;
+        assert!(
+            run.stdout.lines().any(|l| l == link),
+            "{browser:?}: the link on a line of its own: {run:?}"
+        );
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{browser:?}: one line: {run:?}"
+        );
+        let note = run.error_line();
+        assert!(
+            note.starts_with("note: could not open a browser: ")
+                && note.ends_with("; open the link above by hand"),
+            "{browser:?}: {note}"
+        );
+        if browser.is_none() {
+            assert!(note.contains("DISPLAY"), "{note}");
+        }
+        assert!(!run.stderr.contains(&live[i].code), "the code on stderr");
+        assert_eq!(
+            mock.journal().len(),
+            i + 1,
+            "{browser:?}: one call, no retry"
+        );
+    }
+
+    // With --output json, stdout is still the response and nothing else.
+    let mut args = vec!["link", "--open", "--output", "json"];
+    args.extend(endpoint_args(&uri, "json"));
+    let run = cli_with_browser(&args, Some(&missing), &empty, &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("only JSON");
+    assert_eq!(json["link"], mock.live_codes()[2].link.as_str());
+    assert!(
+        run.error_line()
+            .starts_with("note: could not open a browser: "),
+        "{run:?}"
+    );
+    assert_eq!(mock.journal().len(), 3, "one call each");
+}
+
+/// The browser really gets the link: $BROWSER is a script that writes its argument to a file.
+/// With --verbose and every crate at TRACE, stderr shows neither the code nor the browser
+/// crate's log of the command line it ran.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_open_hands_the_link_to_the_browser_and_logs_no_code() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("created");
+    let recorded = dir.path().join("recorded-url");
+    let script = dir.path().join("record-browser");
+    // Shell built-ins only: PATH is an empty directory.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" > '{}'\n",
+            recorded.display()
+        ),
+    )
+    .expect("script written");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("made executable");
+
+    let mock = fixed_mock(22).await;
+    let uri = mock.uri();
+    for (i, transport) in TRANSPORTS.into_iter().enumerate() {
+        let _ = std::fs::remove_file(&recorded);
+        let mut args = vec!["--verbose", "link", "--open"];
+        args.extend(endpoint_args(&uri, transport));
+        let run = cli_with_browser(&args, Some(&script), &empty, &[("RUST_LOG", "trace")]).await;
+        run.assert_no_token();
+        assert_eq!(run.code, 0, "{transport}: {run:?}");
+        let live = &mock.live_codes()[i];
+        assert!(
+            run.stdout.lines().any(|l| l == live.link),
+            "{transport}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains("could not open"),
+            "{transport}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(&live.code),
+            "{transport}: the code on stderr: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("webbrowser"),
+            "{transport}: the browser crate's log: {}",
+            run.stderr
+        );
+
+        // The crate starts a graphical browser in the background: wait for the script.
+        let started = Instant::now();
+        let url = loop {
+            match std::fs::read_to_string(&recorded) {
+                Ok(text) if text.ends_with('\n') => break text,
+                _ if started.elapsed() > Duration::from_secs(20) => {
+                    panic!("{transport}: the browser script did not run")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        assert_eq!(url.trim_end_matches('\n'), live.link, "{transport}");
+        assert_eq!(
+            mock.journal().len(),
+            i + 1,
+            "{transport}: one call, no retry"
+        );
     }
 }
 
@@ -818,6 +1043,7 @@ async fn help_documents_examples_and_exit_codes_and_hides_the_token() {
         "--output",
         "--qr-png",
         "--qr-svg",
+        "--open",
         "ZITADEL_URL",
         "ZITADEL_TOKEN",
     ] {
@@ -1000,4 +1226,87 @@ async fn tls_with_a_private_ca_via_ca_cert() {
         assert_eq!(run.code, 2, "{bad}: {run:?}");
         assert!(run.error_line().starts_with("error: cannot read --ca-cert"));
     }
+}
+
+/// `link --open` on the embedded mock: the browser gets the link on `localhost` (where the
+/// mock's page runs a WebAuthn registration), and the command keeps the mock serving until the
+/// link is done for. The "browser" here is a script that saves the page and then tries a wrong
+/// code three times, which removes the code and so ends the wait.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_open_on_the_embedded_mock_serves_the_page_until_the_link_is_done() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let Some(curl) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("curl"))
+        .find(|path| path.is_file())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "curl is missing (.ci/install-tools installs it)"
+        );
+        eprintln!("skipped: no curl on PATH");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("created");
+    let recorded = dir.path().join("recorded-url");
+    let page = dir.path().join("page.html");
+    let script = dir.path().join("browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" > '{recorded}'\n\
+             '{curl}' -sS -o '{page}' \"$1\"\n\
+             for try in 1 2 3; do '{curl}' -sS -o /dev/null \"$1&code=wrongwrong12\"; done\n",
+            recorded = recorded.display(),
+            curl = curl.display(),
+            page = page.display(),
+        ),
+    )
+    .expect("script written");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .expect("made executable");
+
+    let started = Instant::now();
+    let run = cli_with_browser(
+        &["link", "--open", "--qr", "none"],
+        Some(&script),
+        &empty,
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let url = std::fs::read_to_string(&recorded).expect("the browser was started");
+    assert!(url.starts_with("http://localhost:"), "{url}");
+    assert!(url.contains("/ui/login/login/passwordless/init?"), "{url}");
+    let printed = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("http://127.0.0.1:"))
+        .expect("the link");
+    assert_eq!(
+        url.trim_end().trim_start_matches("http://localhost"),
+        printed.trim_start_matches("http://127.0.0.1"),
+        "the same page on localhost"
+    );
+    let html = std::fs::read_to_string(&page).expect("the page was fetched");
+    assert!(
+        html.contains("Register passwordless"),
+        "a registration page: {html}"
+    );
+    assert!(
+        run.stderr.contains("keeps serving the link's page"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no longer valid"), "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }

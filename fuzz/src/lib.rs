@@ -3,7 +3,8 @@
 //! Each target is a function of the fuzzer's bytes that panics when a property a user relies on
 //! breaks: no panic anywhere (a panic in any thread aborts, see [`harness`]), no hang, and the
 //! target's own invariants (a success only on an OK status, a code never in printed output,
-//! canonical JSON that round-trips, no 5xx from the mock on bad input). `fuzz_targets/` wraps
+//! canonical JSON that round-trips, no 5xx from the mock on bad input, no passkey from a
+//! registration the login page must refuse). `fuzz_targets/` wraps
 //! each in libFuzzer (`cargo xtask fuzz`); `tests/corpus.rs` replays the committed seeds and
 //! regressions through the same functions in the ordinary test run.
 
@@ -27,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("mock_rest", mock::rest),
     ("mock_admin", mock::admin),
     ("mock_http1", mock::http1),
+    ("mock_login", mock::login),
 ];
 
 /// Runs the target `name` on `data`.

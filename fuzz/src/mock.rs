@@ -1,7 +1,10 @@
 //! The mock against requests nobody should send: gRPC and gRPC-web calls with any head and
-//! body, REST calls with any body, admin calls with any JSON, and raw bytes on the port. It
-//! must never panic, never hang, and answer bad input as ZITADEL's stack does: a 4xx or a
-//! gRPC status, never a 5xx nor `grpc-status` UNKNOWN or INTERNAL it made up.
+//! body, REST calls with any body, admin calls with any JSON, raw bytes on the port, and forged
+//! passkeys posted to the login page ([`login_page`]). It must never panic, never hang, and
+//! answer bad input as ZITADEL's stack does: a 4xx or a gRPC status, never a 5xx nor
+//! `grpc-status` UNKNOWN or INTERNAL it made up.
+
+mod login_page;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -14,6 +17,8 @@ use zitadel_passkey::proto::http_rules::ALL;
 use zitadel_passkey_mock::MockServer;
 
 use crate::harness::{block_on, body_of, http1_exchange, status_of, within};
+
+pub(crate) use login_page::login;
 
 /// The token the mock knows (it accepts any other well-formed token too, as a derived user).
 const TOKEN: &str = "fuzz-known-token";

@@ -151,6 +151,7 @@ mod tests {
             seed: 1,
             code_ttl: Duration::from_secs(60),
             public_origin: None,
+            login_shortcut: false,
             fixed_clock: None,
             users: Vec::new(),
         }));

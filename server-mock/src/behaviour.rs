@@ -143,7 +143,8 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    fn write(&self, out: &mut String) {
+    /// Appends `scheme://host[:port]` (or the public origin).
+    pub(crate) fn write(&self, out: &mut String) {
         let (scheme, host) = match self {
             Origin::Public(origin) => {
                 out.push_str(origin);

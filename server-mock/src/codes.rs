@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::clock::serialize_time;
+use crate::login::Ceremony;
 
 /// At most this many codes are live at once (the oldest are removed first).
 pub const CODE_CAPACITY: usize = 10_000;
@@ -93,11 +94,14 @@ impl Generator {
     }
 }
 
-/// Live codes by code ID, and their creation order for listing and eviction.
+/// Live codes by code ID, their creation order for listing and eviction, and the passkey
+/// registration the login page began for each (at most one per code: opening the link again
+/// begins a new one). A code's registration goes when the code goes.
 #[derive(Default)]
 pub(crate) struct Codes {
     by_id: HashMap<String, LiveCode>,
     order: VecDeque<String>,
+    ceremonies: HashMap<String, Ceremony>,
 }
 
 /// A count only: the codes are secrets.
@@ -114,6 +118,7 @@ impl Codes {
             match self.order.pop_front() {
                 Some(oldest) => {
                     self.by_id.remove(&oldest);
+                    self.ceremonies.remove(&oldest);
                 }
                 None => break,
             }
@@ -130,6 +135,19 @@ impl Codes {
         if self.by_id.remove(code_id).is_some() {
             self.order.retain(|id| id != code_id);
         }
+        self.ceremonies.remove(code_id);
+    }
+
+    /// Keeps the registration begun for a live code (replacing an earlier one).
+    pub(crate) fn begin_ceremony(&mut self, code_id: &str, ceremony: Ceremony) {
+        if self.by_id.contains_key(code_id) {
+            self.ceremonies.insert(code_id.to_owned(), ceremony);
+        }
+    }
+
+    /// The registration begun for a code, taken out: it is verified once, right or wrong.
+    pub(crate) fn take_ceremony(&mut self, code_id: &str) -> Option<Ceremony> {
+        self.ceremonies.remove(code_id)
     }
 
     /// The codes not expired at `now`, oldest first.

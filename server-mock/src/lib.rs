@@ -21,8 +21,10 @@
 //! # What it answers
 //!
 //! The behaviour (every check, error code, id and message, and what each RPC does) is one table in
-//! the [`behaviour`] module; the login page's in [`login`] (whose form also completes a
-//! registration, so a test can follow a link to a READY passkey).
+//! the [`behaviour`] module; the login page's in [`login`], where the link's user registers a
+//! passkey with a real WebAuthn ceremony that the mock verifies, so a test can follow a link to
+//! a READY passkey in a browser, with a software authenticator, or (with
+//! [`MockServerBuilder::login_shortcut`]) with a plain form.
 //!
 //! Content types decide the transport (docs/wire-contract.md §4): `application/grpc-web*` goes to gRPC-web
 //! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` over HTTP/2 to gRPC, everything else
@@ -145,6 +147,7 @@ impl Default for MockServerBuilder {
                 seed: rand::random(),
                 code_ttl: DEFAULT_CODE_TTL,
                 public_origin: None,
+                login_shortcut: false,
                 fixed_clock: None,
                 users: Vec::new(),
             },
@@ -209,6 +212,16 @@ impl MockServerBuilder {
     pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
         let origin: String = origin.into();
         self.config.public_origin = Some(origin.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Let the login page also take a plain form `POST` (`userID`, `orgID`, `codeID`, `code`,
+    /// `name`, no WebAuthn credential) that registers a READY passkey, for tests that follow a
+    /// link without a browser. The mock's own extension: ZITADEL's page has no such path.
+    /// Default off: the page then only completes a real WebAuthn registration.
+    #[must_use]
+    pub fn login_shortcut(mut self, enabled: bool) -> Self {
+        self.config.login_shortcut = enabled;
         self
     }
 

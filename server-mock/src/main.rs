@@ -56,8 +56,14 @@ struct Args {
     #[arg(long, value_name = "URL")]
     public_origin: Option<String>,
 
+    /// Let the login page also take a plain form POST (userID, orgID, codeID, code, name; no
+    /// WebAuthn credential) that registers a READY passkey, for tests without a browser. The
+    /// mock's own extension: ZITADEL's login page has no such path.
+    #[arg(long)]
+    login_shortcut: bool,
+
     /// A JSON file with any of: {"listen", "users": [{"token", "user_id", "org_id"}], "strict",
-    /// "seed", "code_ttl_seconds", "public_origin", "fixed_clock"}. Flags win over the file;
+    /// "seed", "code_ttl_seconds", "public_origin", "login_shortcut", "fixed_clock"}. Flags win over the file;
     /// users of both are added.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -123,6 +129,7 @@ struct ConfigFile {
     seed: Option<u64>,
     code_ttl_seconds: Option<u64>,
     public_origin: Option<String>,
+    login_shortcut: Option<bool>,
     fixed_clock: Option<String>,
 }
 
@@ -170,6 +177,7 @@ async fn builder(args: Args, users: Vec<UserSpec>) -> anyhow::Result<MockServerB
     if let Some(origin) = args.public_origin.or(file.public_origin) {
         builder = builder.public_origin(check_origin(&origin)?);
     }
+    builder = builder.login_shortcut(args.login_shortcut || file.login_shortcut.unwrap_or(false));
     if let Some(clock) = args.fixed_clock.or(file.fixed_clock) {
         let timestamp = zitadel_passkey::wkt::Timestamp::parse(&clock)
             .map_err(|e| anyhow::anyhow!("invalid --fixed-clock {clock:?}: {e}"))?;

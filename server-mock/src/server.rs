@@ -139,6 +139,11 @@ impl App {
             // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
             // unknown path, answered by the router or tonic without faults or journal.
             let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
+            if request.uri().path().starts_with(crate::login::LOGIN_PREFIX) {
+                // The login page's WebAuthn origin and RP ID are those of its links.
+                let origin = self.origin(&request);
+                request.extensions_mut().insert(origin);
+            }
             return finish(service, self.route(service, request).await, content_type);
         };
         let transport = service.transport();

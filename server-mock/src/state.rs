@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub seed: u64,
     pub code_ttl: Duration,
     pub public_origin: Option<String>,
+    /// The login page also takes a plain form `POST` without a WebAuthn credential.
+    pub login_shortcut: bool,
     pub fixed_clock: Option<SystemTime>,
     pub users: Vec<(String, String, String)>,
 }
@@ -42,6 +44,7 @@ impl std::fmt::Debug for Config {
             .field("seed", &self.seed)
             .field("code_ttl", &self.code_ttl)
             .field("public_origin", &self.public_origin)
+            .field("login_shortcut", &self.login_shortcut)
             .field("fixed_clock", &self.fixed_clock)
             .field("users", &self.users.len())
             .finish()
@@ -171,7 +174,7 @@ impl Shared {
     pub fn add_passkey(&self, user_id: &str, name: &str) -> String {
         let mut state = self.state();
         let id = state.ids.new_id();
-        state.users.add_passkey(user_id, id.clone(), name);
+        state.users.add_passkey(user_id, id.clone(), name, None);
         id
     }
 }
@@ -187,6 +190,7 @@ mod tests {
             seed: 1,
             code_ttl: Duration::from_secs(60),
             public_origin: None,
+            login_shortcut: false,
             fixed_clock: Some(SystemTime::UNIX_EPOCH),
             users: vec![("t".to_owned(), "1".to_owned(), "2".to_owned())],
         });

@@ -33,6 +33,10 @@ pub struct PasskeyInfo {
     pub id: String,
     /// The name the user gave it.
     pub name: String,
+    /// The WebAuthn credential ID (base64url) when it was registered on the login page with a
+    /// real ceremony; `None` for one added by the admin API or the login shortcut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 /// Who a configured token stands for (an empty `user_id` is a token without a user).
@@ -134,7 +138,13 @@ impl Users {
     }
 
     /// Gives a user (created in the default org if unknown) a READY passkey.
-    pub(crate) fn add_passkey(&mut self, user_id: &str, id: String, name: &str) {
+    pub(crate) fn add_passkey(
+        &mut self,
+        user_id: &str,
+        id: String,
+        name: &str,
+        credential_id: Option<String>,
+    ) {
         let user = self
             .users
             .entry(user_id.to_owned())
@@ -143,6 +153,7 @@ impl Users {
         user.passkeys.push(PasskeyInfo {
             id,
             name: name.to_owned(),
+            credential_id,
         });
     }
 
@@ -151,6 +162,15 @@ impl Users {
         self.users
             .get(user_id)
             .map_or(&[], |user| user.passkeys.as_slice())
+    }
+
+    /// Whether any user has a passkey with this credential ID (base64url).
+    pub(crate) fn has_credential(&self, credential_id: &str) -> bool {
+        self.users.values().any(|user| {
+            user.passkeys
+                .iter()
+                .any(|p| p.credential_id.as_deref() == Some(credential_id))
+        })
     }
 
     /// Removes one of the user's passkeys; returns the user's new sequence, or `None` if the user
@@ -223,7 +243,8 @@ mod tests {
         assert_eq!(users.bump_sequence("1", "9"), 2);
         // A user first seen in a call is created in the call's org.
         assert_eq!(users.bump_sequence("2", "9"), 2);
-        users.add_passkey("1", "p".to_owned(), "key");
+        users.add_passkey("1", "p".to_owned(), "key", Some("AQID".to_owned()));
+        assert!(users.has_credential("AQID") && !users.has_credential("AQIE"));
         assert_eq!(users.passkeys("1").len(), 1);
         assert_eq!(users.remove_passkey("1", "q"), None);
         assert_eq!(users.remove_passkey("1", "p"), Some(4));

@@ -5,13 +5,26 @@
 //! has mostly compiled already, few calls, and its report under `target/bench` so that it never
 //! replaces the committed figures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::bindings::{self, Language};
-use crate::project;
+use crate::project::{self, cargo};
+
+/// The debug build of the smoke pass. CI's load smoke pass builds exactly this set too, so that
+/// cargo unifies the same features and compiles nothing again.
+pub const QUICK_BUILD: &[&str] = &[
+    "build",
+    "--locked",
+    "-p",
+    "zitadel-passkey-mock",
+    "-p",
+    "zitadel-passkey-bench",
+    "-p",
+    "zitadel-passkey-bench-ffi",
+];
 
 pub fn run(quick: bool) -> Result<()> {
     let root = project::root();
@@ -26,19 +39,7 @@ pub fn run(quick: bool) -> Result<()> {
     }
 
     let (profile_dir, out, build) = if quick {
-        cargo(
-            &root,
-            &[
-                "build",
-                "--locked",
-                "-p",
-                "zitadel-passkey-mock",
-                "-p",
-                "zitadel-passkey-bench",
-                "-p",
-                "zitadel-passkey-bench-ffi",
-            ],
-        )?;
+        cargo(&root, QUICK_BUILD)?;
         (
             target.join("debug"),
             target.join("bench"),
@@ -85,13 +86,13 @@ pub fn run(quick: bool) -> Result<()> {
         );
         (target.join("release"), root.clone(), build)
     };
-    let python_package = target.join("bindings/python");
     let cdylib = target.join("bindings/lib").join(bindings::dylib_name());
-    // The bindings' package and stripped library: CI's bindings step has just made them; a full
-    // run makes them afresh.
-    if !quick || !python_package.is_dir() || !cdylib.is_file() {
+    // The bindings' wheel (unpacked, stripped) and stripped library: CI's bindings step has
+    // just made them; a full run makes them afresh.
+    if !quick || bindings::python_package().is_err() || !cdylib.is_file() {
         bindings::run(&[Language::Python])?;
     }
+    let python_package = bindings::python_package()?;
     let ffi_calls = if quick {
         profile_dir.join("ffi-calls")
     } else {
@@ -125,17 +126,6 @@ pub fn run(quick: bool) -> Result<()> {
     Ok(())
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new(cargo_bin())
-        .current_dir(root)
-        .args(args)
-        .status()?;
-    if !status.success() {
-        bail!("cargo {} exited with {status}", args.join(" "));
-    }
-    Ok(())
-}
-
 fn rustc_version(root: &Path) -> String {
     Command::new("rustc")
         .current_dir(root)
@@ -148,10 +138,4 @@ fn rustc_version(root: &Path) -> String {
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-fn cargo_bin() -> PathBuf {
-    std::env::var_os("CARGO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "cargo".into())
 }

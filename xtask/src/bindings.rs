@@ -4,13 +4,15 @@
 //! most 4 MiB for the host), and lays out one package per language under `target/bindings/`.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
-use crate::project;
+use crate::mobile_layout;
+use crate::mock_process::MockProcess;
+use crate::project::{self, cargo};
 
 /// The largest stripped host library accepted.
 const MAX_STRIPPED_BYTES: u64 = 4 * 1024 * 1024;
@@ -121,7 +123,7 @@ pub fn run(languages: &[Language]) -> Result<()> {
         match language {
             Language::Kotlin => kotlin(&root, &bindgen, &cdylib, &stripped, &dir)?,
             Language::Swift => swift(&root, &bindgen, &cdylib, &built, &dir)?,
-            Language::Python => python(&root, &bindgen, &cdylib, &stripped, &dir)?,
+            Language::Python => python(&root, &dir)?,
         }
     }
     println!("bindings ready in {}", out.display());
@@ -136,16 +138,18 @@ fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Pat
     generate(root, bindgen, cdylib, "kotlin", &sources)?;
     let resources = dir.join("src/main/resources").join(jna_platform());
     copy(stripped, &resources.join(dylib_name()))?;
+    maven_install(root)?;
 
     let jni_libs = dir.join("jniLibs");
     std::fs::create_dir_all(&jni_libs)?;
+    let aar = dir.join("aar");
     let installed = installed_targets();
     let targets: Vec<&str> = ANDROID_ABIS
         .iter()
         .filter(|(_, target)| installed.iter().any(|t| t == target))
         .map(|(abi, _)| *abi)
         .collect();
-    let has_ndk = Command::new(cargo_bin())
+    let has_ndk = Command::new(project::cargo_bin())
         .args(["ndk", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -157,7 +161,7 @@ fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Pat
              steps in README.md, section Android)",
             ANDROID_ABIS.map(|(_, t)| t).join(" ")
         );
-        return Ok(());
+        return mobile_layout::write_aar_layout(&aar, &jni_libs);
     }
     let mut args = vec!["ndk"];
     for abi in &targets {
@@ -177,6 +181,55 @@ fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Pat
     ]);
     cargo(root, &args)?;
     println!("Android jniLibs built for {}", targets.join(", "));
+    mobile_layout::write_aar_layout(&aar, &jni_libs)?;
+    Ok(())
+}
+
+/// The Kotlin package's Maven coordinates (`bindings/kotlin/pom.xml`, README.md).
+const MAVEN_COORDINATES: &str = "zitadel.passkey:zitadel-passkey:0.1.0";
+
+/// The Maven project `bindings/kotlin/pom.xml` over what [`kotlin`] generated: compiles it, runs
+/// the JUnit tests (`bindings/tests/kotlin/`) against the mock, and installs the jar (with the
+/// native library inside) into the local Maven repository.
+fn maven_install(root: &Path) -> Result<()> {
+    let has_maven = Command::new("mvn")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_maven {
+        if std::env::var_os("CI").is_some() {
+            bail!("mvn is missing (CI is set)");
+        }
+        println!("skipped: the Maven build and the Kotlin tests (no mvn on PATH)");
+        return Ok(());
+    }
+    let mock = TestMock::start(root)?;
+    let result = project::run_ok(
+        Command::new("mvn")
+            .args(["-B", "-q", "install", "-f"])
+            .arg(root.join("bindings/kotlin/pom.xml"))
+            .envs(mock.env()),
+        "mvn install (the Kotlin package and its tests)",
+    );
+    drop(mock);
+    result?;
+    // What a dependent build (Maven, or Gradle with mavenLocal()) does with the README's
+    // coordinates: resolve the installed jar and its POM's dependencies.
+    project::run_ok(
+        Command::new("mvn").args([
+            "-B",
+            "-q",
+            "dependency:get",
+            &format!("-Dartifact={MAVEN_COORDINATES}"),
+            "-Dtransitive=true",
+        ]),
+        "resolving the installed jar by its coordinates",
+    )?;
+    println!(
+        "Kotlin: JUnit tests passed; {MAVEN_COORDINATES} installed into the local Maven repository and resolvable"
+    );
     Ok(())
 }
 
@@ -210,6 +263,7 @@ fn swift(root: &Path, bindgen: &Path, cdylib: &Path, built: &Path, dir: &Path) -
     let staticlib = built.join(format!("lib{LIB}.a"));
     ensure_file(&staticlib)?;
     copy(&staticlib, &dir.join("lib").join(format!("lib{LIB}.a")))?;
+    std::fs::write(dir.join("Package.swift"), mobile_layout::package_swift())?;
 
     let swiftc = Command::new("swiftc")
         .arg("--version")
@@ -250,34 +304,124 @@ fn swift(root: &Path, bindgen: &Path, cdylib: &Path, built: &Path, dir: &Path) -
     Ok(())
 }
 
-/// Python: a `zitadel_passkey` package holding the generated module and the stripped
-/// library, checked by importing it and calling into the library.
-fn python(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Path) -> Result<()> {
-    let package = dir.join("zitadel_passkey");
-    generate(root, bindgen, cdylib, "python", &package)?;
-    copy(stripped, &package.join(dylib_name()))?;
-    std::fs::write(
-        package.join("__init__.py"),
-        "\"\"\"ZITADEL passkey links (uniffi bindings of the zitadel-passkey Rust SDK).\"\"\"\n\
-         from .zitadel_passkey_ffi import *  # noqa: F401,F403\n",
+/// Python: the wheel maturin builds from `bindings/pyproject.toml` (it reuses the library just
+/// built, same profile, and runs the crate's own uniffi-bindgen on it), with its library then
+/// stripped, installed into a fresh venv and tested there with pytest against the mock.
+fn python(root: &Path, dir: &Path) -> Result<()> {
+    let Some(tools) = project::tools_python_or_skip(root, "the Python wheel")? else {
+        return Ok(());
+    };
+    let built = dir.join("built");
+    project::run_ok(
+        Command::new(&tools)
+            .current_dir(root.join("bindings"))
+            .args(["-m", "maturin", "build", "--locked", "--quiet", "--out"])
+            .arg(&built),
+        "maturin build",
     )?;
-    let check = "import zitadel_passkey as z\n\
-                 t = z.CancellationToken(); t.cancel(); assert t.is_cancelled()\n\
-                 print('import zitadel_passkey: ok')\n";
-    match Command::new("python3")
-        .arg("-c")
-        .arg(check)
-        .env("PYTHONPATH", dir)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .status()
-    {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => bail!("the Python package does not import: {status}"),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            println!("skipped: importing the Python package (no python3 on PATH)");
-            Ok(())
-        }
-        Err(error) => bail!("python3 is missing (CI is set): {error}"),
+    let wheel = project::single_entry(&built, ".whl")?;
+
+    // maturin's own `strip` would strip the library before uniffi-bindgen reads its metadata
+    // symbols, so the wheel is unpacked, its library stripped, and packed again (which
+    // rewrites the wheel's RECORD of hashes).
+    let unpacked = dir.join("unpacked");
+    project::run_ok(
+        Command::new(&tools)
+            .args(["-m", "wheel", "unpack", "--dest"])
+            .arg(&unpacked)
+            .arg(&wheel),
+        "wheel unpack",
+    )?;
+    let tree = project::single_entry(&unpacked, "")?;
+    let library = tree
+        .join("zitadel_passkey/zitadel_passkey_ffi")
+        .join(dylib_name());
+    let stripped = dir.join(dylib_name());
+    strip(&library, &stripped)?;
+    std::fs::rename(&stripped, &library)?;
+    std::fs::remove_file(&wheel)?;
+    project::run_ok(
+        Command::new(&tools)
+            .args(["-m", "wheel", "pack", "--dest-dir"])
+            .arg(&built)
+            .arg(&tree),
+        "wheel pack",
+    )?;
+    let wheel = project::single_entry(&built, ".whl")?;
+    println!(
+        "Python wheel: {} ({} bytes)",
+        wheel.display(),
+        std::fs::metadata(&wheel)?.len()
+    );
+
+    // Installed as a user installs it: a fresh venv, pip, and the tests run from there (the
+    // source tree is not on the path).
+    let python = project::fresh_venv(&dir.join("venv"), &[wheel.as_os_str(), PYTEST.as_ref()])?;
+    let mock = TestMock::start(root)?;
+    let tests = root.join("bindings/tests/python");
+    let result = project::run_ok(
+        Command::new(&python)
+            .current_dir(dir)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(&tests)
+            .env("PYTHONPATH", &tests)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(mock.env()),
+        "pytest",
+    );
+    drop(mock);
+    result
+}
+
+/// The unpacked (stripped) Python wheel, a directory to put on `PYTHONPATH`.
+pub fn python_package() -> Result<std::path::PathBuf> {
+    project::single_entry(&project::root().join("target/bindings/python/unpacked"), "")
+}
+
+/// pytest for the wheel's tests, installed into their fresh venv next to the wheel.
+const PYTEST: &str = "pytest==8.4.2";
+
+/// The mock binary (`target/debug`, built if needed) with the users the binding tests expect,
+/// stopped when dropped.
+struct TestMock(MockProcess);
+
+impl TestMock {
+    const TOKEN: &str = "binding-test-token-0123456789";
+    const NO_USER_TOKEN: &str = "binding-test-no-user-token-0123";
+    const USER_ID: &str = "312909075211944344";
+    const ORG_ID: &str = "312909075211878808";
+
+    fn start(root: &Path) -> Result<TestMock> {
+        cargo(
+            root,
+            &[
+                "build",
+                "--locked",
+                "--workspace",
+                "--bin",
+                "zitadel-passkey-mock",
+            ],
+        )?;
+        let users = [
+            "--strict".to_owned(),
+            "--user".to_owned(),
+            format!("{}={}@{}", Self::TOKEN, Self::USER_ID, Self::ORG_ID),
+            "--user".to_owned(),
+            format!("{}=@{}", Self::NO_USER_TOKEN, Self::ORG_ID),
+        ];
+        let binary = root.join("target/debug/zitadel-passkey-mock");
+        MockProcess::start(&binary, &users).map(TestMock)
+    }
+
+    /// The environment the binding tests read.
+    fn env(&self) -> [(&'static str, String); 5] {
+        [
+            ("ZP_MOCK_URL", self.0.url().to_owned()),
+            ("ZP_TOKEN", Self::TOKEN.into()),
+            ("ZP_USER_ID", Self::USER_ID.into()),
+            ("ZP_ORG_ID", Self::ORG_ID.into()),
+            ("ZP_NO_USER_TOKEN", Self::NO_USER_TOKEN.into()),
+        ]
     }
 }
 
@@ -389,18 +533,30 @@ fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
-fn cargo_bin() -> PathBuf {
-    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
-}
+#[cfg(test)]
+mod tests {
+    use super::MAVEN_COORDINATES;
+    use crate::project;
 
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new(cargo_bin())
-        .current_dir(root)
-        .args(args)
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("cargo {} failed: {status}", args.join(" "));
+    #[test]
+    fn the_pom_and_the_readme_name_the_coordinates_of_the_workspace_version() {
+        let mut parts = MAVEN_COORDINATES.split(':');
+        let (group, artifact, version) = (parts.next(), parts.next(), parts.next());
+        assert_eq!(
+            version,
+            Some(env!("CARGO_PKG_VERSION")),
+            "the workspace's version"
+        );
+        let pom = std::fs::read_to_string(project::root().join("bindings/kotlin/pom.xml")).unwrap();
+        for (tag, value) in [
+            ("groupId", group),
+            ("artifactId", artifact),
+            ("version", version),
+        ] {
+            let element = format!("<{tag}>{}</{tag}>", value.unwrap());
+            assert!(pom.contains(&element), "pom.xml must declare {element}");
+        }
+        let readme = std::fs::read_to_string(project::root().join("README.md")).unwrap();
+        assert!(readme.contains(&format!("implementation(\"{MAVEN_COORDINATES}\")")));
     }
-    Ok(())
 }

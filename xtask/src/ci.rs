@@ -1,7 +1,9 @@
 //! `cargo xtask test`: every check CI runs, in the order that fails fastest: format, generated
-//! code, clippy, all tests (the contract matrix and the Kotlin/Python binding tests are test
+//! code, clippy, all tests (the contract matrix and the Kotlin binding tests are test
 //! targets of the workspace, so they run here without a second build), docs, the bindings'
-//! release packages, the benchmark's smoke pass, and advisories.
+//! release packages (the Python wheel tested with pytest once installed), the mock's wheel, a
+//! publish dry run of the crates, the smoke passes of the benchmark, the load run and the fuzz targets,
+//! advisories, and licences, bans and sources.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,12 +12,26 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, bindings, codegen, project};
+use crate::project::{self, cargo, cargo_bin};
+use crate::{bench, bindings, codegen, fuzz, load, mock_wheel};
+
+/// Seconds per target in CI's fuzz smoke pass.
+const FUZZ_SMOKE_SECONDS: u64 = 5;
 
 pub fn run() -> Result<()> {
     let root = project::root();
     let started = Instant::now();
 
+    // The README's one test command sets up what it needs on a fresh machine: the script is
+    // idempotent and quick once the tools are in `.tools/`.
+    step("tools", || {
+        let status = Command::new("bash")
+            .current_dir(&root)
+            .arg(".ci/install-tools")
+            .status()
+            .context("running .ci/install-tools")?;
+        check(status, ".ci/install-tools")
+    })?;
     step("format", || cargo(&root, &["fmt", "--all", "--check"]))?;
     step("generated code is fresh", || {
         codegen::run(codegen::Mode::Check)
@@ -54,11 +70,41 @@ pub fn run() -> Result<()> {
     })?;
     // The size-optimised build of the bindings and their packages (issue: "works on a clean
     // clone"; the stripped library must stay under 4 MiB). Their tests ran above.
+    // Python's tests run here, with pytest from the installed wheel.
     step("bindings packages", || bindings::run(&[]))?;
+    // The mock's wheel for CI jobs in other languages, installed into a fresh venv and called
+    // (built with the debug profile the tests built; `cargo xtask mock-wheel --release` ships).
+    step("mock wheel", || mock_wheel::run(false))?;
+    // A publish dry run of the two crates (the full verifying build, about 1.5 min here, is
+    // `cargo package -p zitadel-passkey -p zitadel-passkey-mock` by hand).
+    step("crates package", || {
+        cargo(
+            &root,
+            &[
+                "package",
+                "--locked",
+                "--no-verify",
+                "--allow-dirty",
+                "-p",
+                "zitadel-passkey",
+                "-p",
+                "zitadel-passkey-mock",
+            ],
+        )
+    })?;
     // Every row of the benchmark once, with few calls, so that it cannot rot (the full run is
     // `cargo xtask bench`, by hand).
     step("benchmark smoke pass", || bench::run(true))?;
+    // A reduced crowd of clients on the same debug builds (the full one is `cargo xtask load`).
+    step("load smoke pass", || load::run(load::Crowd::SMOKE, false))?;
+    // Every fuzz target built with libFuzzer and run briefly from its seeds (the long runs are
+    // `cargo xtask fuzz`, by hand; the committed inputs were already replayed by the tests).
+    step("fuzz smoke pass", || {
+        fuzz::run(FUZZ_SMOKE_SECONDS, None, false, fuzz::Build::Debug)
+    })?;
     step("advisories", || audit(&root))?;
+    // No dependency may bring an unaccepted licence, OpenSSL, or a crate from git or elsewhere.
+    step("licences and sources", || deny(&root))?;
 
     eprintln!("\nall checks passed in {:.0?}", started.elapsed());
     // The plain closing line CI reads: the sum over every test binary of the workspace.
@@ -131,6 +177,31 @@ fn audit(root: &Path) -> Result<()> {
     check(status, "cargo audit")
 }
 
+/// `cargo deny` against deny.toml: licences, bans and sources; cargo-deny itself goes to no
+/// network (advisories are cargo-audit's, above). It reads the metadata of every platform's
+/// crates, so `cargo fetch` first downloads those that no build here needed; the fetch is a
+/// no-op once the cache has them. The inclusion graphs are left out of the log
+/// (a plain `cargo deny check` shows them).
+fn deny(root: &Path) -> Result<()> {
+    cargo(root, &["fetch", "--locked"])?;
+    let status = Command::new(cargo_bin())
+        .current_dir(root)
+        .args([
+            "deny",
+            "--offline",
+            "--locked",
+            "check",
+            "--show-stats",
+            "--hide-inclusion-graph",
+            "licenses",
+            "bans",
+            "sources",
+        ])
+        .status()
+        .context("running cargo deny (install it with `cargo install cargo-deny --locked`)")?;
+    check(status, "cargo deny")
+}
+
 fn step(name: &str, body: impl FnOnce() -> Result<()>) -> Result<()> {
     eprintln!("\n==> {name}");
     let started = Instant::now();
@@ -139,24 +210,11 @@ fn step(name: &str, body: impl FnOnce() -> Result<()>) -> Result<()> {
     Ok(())
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new(cargo_bin())
-        .current_dir(root)
-        .args(args)
-        .status()?;
-    check(status, &format!("cargo {}", args.join(" ")))
-}
-
 fn check(status: std::process::ExitStatus, what: &str) -> Result<()> {
     if !status.success() {
         bail!("{what} exited with {status}");
     }
     Ok(())
-}
-
-/// The cargo that runs us, so the toolchain stays the same.
-fn cargo_bin() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 #[cfg(test)]

@@ -26,7 +26,17 @@ const COVERAGE_FLAGS: &str = "-Cpasses=sancov-module \
 /// one (and keeps the flags off build scripts and proc macros).
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
-pub fn run(seconds: u64, only: Option<&str>, merge: bool) -> Result<()> {
+/// How the targets are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// `--release`: the most executions per second, for real runs.
+    Optimised,
+    /// The dev profile: minutes faster to build, several times slower to run; CI's smoke pass,
+    /// which only needs every target to start, replay its seeds and run a few seconds.
+    Debug,
+}
+
+pub fn run(seconds: u64, only: Option<&str>, merge: bool, build: Build) -> Result<()> {
     let root = project::root();
     let targets: Vec<String> = list_targets(&root)?
         .into_iter()
@@ -35,23 +45,25 @@ pub fn run(seconds: u64, only: Option<&str>, merge: bool) -> Result<()> {
     if targets.is_empty() {
         bail!("no fuzz target matches {only:?}");
     }
-    let status = Command::new(env!("CARGO"))
+    let mut command = Command::new(env!("CARGO"));
+    command
         .current_dir(&root)
         .env("RUSTFLAGS", COVERAGE_FLAGS)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "zitadel-passkey-fuzz",
-        ])
-        .args(["--features", "libfuzzer", "--bins", "--target", TRIPLE])
+        .args(["build", "--locked", "-p", "zitadel-passkey-fuzz"])
+        .args(["--features", "libfuzzer", "--bins", "--target", TRIPLE]);
+    if build == Build::Optimised {
+        command.arg("--release");
+    }
+    let status = command
         .status()
         .context("cargo build of the fuzz targets")?;
     if !status.success() {
         bail!("building the fuzz targets failed");
     }
-    let bin = root.join("target").join(TRIPLE).join("release");
+    let bin = root.join("target").join(TRIPLE).join(match build {
+        Build::Optimised => "release",
+        Build::Debug => "debug",
+    });
     let mut summary = Vec::new();
     for name in &targets {
         summary.push(fuzz_one(&root, &bin, name, seconds, merge)?);

@@ -17,35 +17,57 @@ fn gateway_prefix(service: &str) -> Result<&'static str> {
 }
 
 /// One rule, ready to be rendered.
-struct Rule {
-    const_name: String,
-    grpc_path: String,
-    verb: &'static str,
-    path: String,
-    body: Option<String>,
+pub struct Rule {
+    pub const_name: String,
+    pub grpc_path: String,
+    pub verb: &'static str,
+    /// The full template, gateway prefix included.
+    pub path: String,
+    pub body: Option<String>,
 }
 
-pub fn render(pool: &DescriptorPool) -> Result<String> {
+/// Every RPC of the `zitadel.` services that has a `google.api.http` rule, with its rule, in
+/// proto order. The REST table below and the OpenAPI document are both made from this.
+pub fn rules(pool: &DescriptorPool) -> Result<Vec<(MethodDescriptor, Rule)>> {
     let http = pool
         .get_extension_by_name("google.api.http")
         .context("google.api.http is not declared in proto/")?;
-
-    let mut out = String::from(HEADER);
-    let mut all = Vec::new();
+    let mut rules = Vec::new();
     for service in pool
         .services()
         .filter(|s| s.package_name().starts_with("zitadel."))
     {
         let prefix = gateway_prefix(service.full_name())?;
-        let module = snake_case(service.name());
-        writeln!(out, "\n/// The rules of `{}`.", service.full_name())?;
-        writeln!(out, "pub mod {module} {{\n    use super::HttpRule;")?;
         for method in service.methods() {
             let options = method.options();
             if !options.has_extension(&http) {
                 continue;
             }
             let rule = rule_of(&method, prefix, options.get_extension(&http).as_message())?;
+            rules.push((method, rule));
+        }
+    }
+    Ok(rules)
+}
+
+pub fn render(pool: &DescriptorPool) -> Result<String> {
+    let mut out = String::from(HEADER);
+    let mut all = Vec::new();
+    let rules = rules(pool)?;
+    let mut services: Vec<String> = rules
+        .iter()
+        .map(|(m, _)| m.parent_service().full_name().to_owned())
+        .collect();
+    services.dedup();
+    for service in services {
+        let short = service.rsplit('.').next().unwrap_or(&service);
+        let module = snake_case(short);
+        writeln!(out, "\n/// The rules of `{service}`.")?;
+        writeln!(out, "pub mod {module} {{\n    use super::HttpRule;")?;
+        for (_, rule) in rules
+            .iter()
+            .filter(|(m, _)| m.parent_service().full_name() == service)
+        {
             writeln!(out, "\n    /// `{} {}`", rule.verb, rule.path)?;
             writeln!(
                 out,

@@ -13,6 +13,11 @@ mod codegen_go;
 mod contract;
 mod fuzz;
 mod http_rules;
+mod load;
+mod mobile_layout;
+mod mock_process;
+mod mock_wheel;
+mod openapi;
 mod project;
 
 #[derive(Debug, Parser)]
@@ -24,8 +29,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Regenerate the Rust code in sdk/src/generated and server-mock/src/generated, and the grpc-go
-    /// peer's Go code in tests/peers/grpc-go/gen, from proto/.
+    /// Regenerate the Rust code in sdk/src/generated and server-mock/src/generated, the grpc-go
+    /// peer's Go code in tests/peers/grpc-go/gen and the REST surface's docs/openapi.json, from
+    /// proto/.
     Codegen {
         /// Fail (naming the file) when the committed output differs from what proto/ generates.
         #[arg(long)]
@@ -64,9 +70,32 @@ enum Command {
         /// Replace the committed seeds with a minimal set covering what the run found.
         #[arg(long)]
         merge: bool,
+        /// Build the targets unoptimised (much faster to build, slower to run): CI's smoke pass.
+        #[arg(long)]
+        debug_build: bool,
+    },
+    /// Many clients at once against one mock (release builds): every call succeeds, every code
+    /// is distinct, the mock's bounds hold and its memory stays steady; prints p50/p99 per
+    /// transport. CI runs a reduced crowd.
+    Load {
+        /// Concurrent clients (transports in turn).
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Sequential calls per client and round.
+        #[arg(long, default_value_t = 100)]
+        calls: usize,
+        /// Rounds against the same mock (memory is compared between them).
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
     },
     /// Run every check CI runs: fmt, codegen --check, clippy, tests (contract matrix and binding
     /// tests included), docs, bindings packages, the benchmark smoke pass, cargo audit.
+    /// The mock as a Python wheel (its binary only), installed into a fresh venv and called.
+    MockWheel {
+        /// Build the binary with the release profile (the wheel to ship); default: dev.
+        #[arg(long)]
+        release: bool,
+    },
     Test,
 }
 
@@ -97,7 +126,30 @@ fn run(command: Command) -> Result<()> {
             seconds,
             only,
             merge,
-        } => fuzz::run(seconds, only.as_deref(), merge),
+            debug_build,
+        } => fuzz::run(
+            seconds,
+            only.as_deref(),
+            merge,
+            if debug_build {
+                fuzz::Build::Debug
+            } else {
+                fuzz::Build::Optimised
+            },
+        ),
+        Command::Load {
+            clients,
+            calls,
+            rounds,
+        } => load::run(
+            load::Crowd {
+                clients,
+                calls,
+                rounds,
+            },
+            true,
+        ),
+        Command::MockWheel { release } => mock_wheel::run(release),
         Command::Test => ci::run(),
     }
 }

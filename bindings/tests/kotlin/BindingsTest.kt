@@ -1,4 +1,5 @@
-// Tests of the Kotlin bindings on the JVM against the mock (run by bindings/tests/kotlin.rs).
+// JUnit tests of the Kotlin bindings on the JVM against the mock, run by `mvn -B install` in
+// bindings/kotlin/ (which `cargo xtask bindings kotlin` runs).
 // Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID and ZP_NO_USER_TOKEN from the environment;
 // scripts faults through the mock's admin API (/__mock).
 
@@ -8,7 +9,6 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.time.Duration
-import kotlin.system.exitProcess
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.coroutineScope
@@ -16,6 +16,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Test
 import zitadel.passkey.CallOptions
 import zitadel.passkey.CancellationToken
 import zitadel.passkey.ClientConfig
@@ -237,27 +238,32 @@ suspend fun readmeExample() {
     check(admin("GET", "/codes").contains(codeOf(url)))
 }
 
-fun main() {
-    val tests = listOf(
-        "add, send, list, remove on every transport" to ::addSendListRemoveOnEveryTransport,
-        "server errors map to kinds on every transport" to ::serverErrorsMapToKindsOnEveryTransport,
-        "local errors" to ::localErrors,
-        "token provider" to ::tokenProvider,
-        "cancelling the coroutine drops the call" to ::cancellingTheCoroutineDropsTheCall,
-        "cancellation token" to ::cancellationToken,
-        "README example" to ::readmeExample,
-    )
-    var failed = 0
-    for ((name, test) in tests) {
-        try {
-            runBlocking { test() }
-            println("ok   $name")
-        } catch (e: Throwable) {
-            failed++
-            println("FAIL $name: $e")
-            e.printStackTrace()
-        }
+class BindingsTest {
+    @Test fun `add, send, list, remove on every transport`() {
+        runBlocking { addSendListRemoveOnEveryTransport() }
     }
-    println("${tests.size - failed} passed, $failed failed")
-    exitProcess(if (failed == 0) 0 else 1)
+
+    @Test fun `server errors map to kinds on every transport`() {
+        runBlocking { serverErrorsMapToKindsOnEveryTransport() }
+    }
+
+    @Test fun `local errors`() {
+        runBlocking { localErrors() }
+    }
+
+    @Test fun `token provider`() {
+        runBlocking { tokenProvider() }
+    }
+
+    @Test fun `cancelling the coroutine drops the call`() {
+        runBlocking { cancellingTheCoroutineDropsTheCall() }
+    }
+
+    @Test fun `cancellation token`() {
+        runBlocking { cancellationToken() }
+    }
+
+    @Test fun `README example`() {
+        runBlocking { readmeExample() }
+    }
 }

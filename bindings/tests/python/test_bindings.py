@@ -1,4 +1,5 @@
-"""Tests of the Python bindings against the mock (run by bindings/tests/python.rs).
+"""Tests of the Python bindings against the mock, run with pytest from the installed wheel by
+`cargo xtask bindings python`.
 
 Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID and ZP_NO_USER_TOKEN from the environment.
 Faults are scripted through the mock's admin API (/__mock).

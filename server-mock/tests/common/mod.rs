@@ -4,6 +4,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{Method, StatusCode, Version};
 use prost::Message;
@@ -272,4 +274,35 @@ where
             }
         }
     }
+}
+
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// From the first call on, counts the panics outside the tests' own code (`tests/` and
+/// test-support): the mock's tasks, hyper's, h2's. A failed assertion of a test does not count.
+pub fn count_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = info.location().is_some_and(|l| {
+                let file = l.file();
+                file.contains("tests/") || file.contains("test-support")
+            });
+            if !ours {
+                PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// How many panics [`count_panics`] has counted (since [`reset_panics`]).
+pub fn panics() -> usize {
+    PANICS.load(Ordering::SeqCst)
+}
+
+/// Starts the count of [`panics`] again.
+pub fn reset_panics() {
+    PANICS.store(0, Ordering::SeqCst);
 }

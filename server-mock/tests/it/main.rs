@@ -4,12 +4,16 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser;
 mod errors;
 mod faults;
 mod framing;
 mod login_page;
 mod python_grpcio;
+mod restart;
 mod robustness;
+mod schemathesis;
 mod server;
 mod tls;
 mod transports;
+mod webauthn;

@@ -2,8 +2,6 @@
 //! garbage on the socket, CORS. Nothing may panic or hang, and the mock keeps serving.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::common::*;
@@ -11,27 +9,6 @@ use http::{Method, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zitadel_passkey::proto::zitadel::auth::v1::*;
 use zitadel_passkey_mock::{Code, MockServer};
-
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts panics anywhere in this test binary (server tasks included).
-fn count_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            // Failed assertions of the tests themselves (and of their support crate) do not
-            // count.
-            if !info
-                .location()
-                .is_some_and(|l| l.file().contains("tests") || l.file().contains("test-support"))
-            {
-                PANICS.fetch_add(1, Ordering::SeqCst);
-            }
-            previous(info);
-        }));
-    });
-}
 
 /// The mock still answers a normal call, and nothing panicked.
 async fn still_healthy(mock: &MockServer) {
@@ -45,7 +22,7 @@ async fn still_healthy(mock: &MockServer) {
     )
     .await
     .unwrap();
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "something panicked");
+    assert_eq!(panics(), 0, "something panicked");
 }
 
 async fn within<T>(future: impl std::future::Future<Output = T>) -> T {

@@ -28,7 +28,7 @@ async fn add(uri: &str, via: Via, token: &str) -> AddMyPasswordlessLinkResponse 
 }
 
 /// A child process that is killed if the test fails before it is stopped.
-struct Mock(Child);
+pub(crate) struct Mock(pub(crate) Child);
 
 impl Drop for Mock {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Mock {
 }
 
 /// Starts the binary and returns it with the URI it printed.
-fn spawn(args: &[&str]) -> (Mock, String) {
+pub(crate) fn spawn(args: &[&str]) -> (Mock, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .stdout(Stdio::piped())

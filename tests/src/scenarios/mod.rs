@@ -9,6 +9,7 @@ mod admin;
 mod equivalence;
 mod errors;
 mod family;
+mod fault_runs;
 mod faults;
 mod grpc_go_rows;
 mod headers;
@@ -195,6 +196,20 @@ pub fn all() -> Vec<Scenario> {
         ),
         row!("fault/drop-after-handler", ADMIN, every, faults::drop_after),
         row!("fault/proxy-status", ADMIN, every, faults::proxy_status),
+        row!(
+            "fault-x100/drop-after-handler",
+            ADMIN,
+            every,
+            fault_runs::drop_after
+        ),
+        row!(
+            "fault-x100/drop-before-handler",
+            ADMIN,
+            every,
+            fault_runs::drop_before
+        ),
+        row!("fault-x100/refused", ADMIN, every, fault_runs::refused),
+        row!("fault-x100/stall", ADMIN, every, fault_runs::stall),
         row!(
             "retry/none-after-send",
             ADMIN,
