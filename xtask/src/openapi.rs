@@ -122,9 +122,25 @@ pub fn render(pool: &DescriptorPool) -> Result<String> {
             "schemas": schemas,
         },
     });
-    let mut text = serde_json::to_string_pretty(&document)?;
+    let mut text = serde_json::to_string_pretty(&sorted(document))?;
     text.push('\n');
     Ok(text)
+}
+
+/// The document with every object's keys in order. `serde_json::Map` keeps insertion order
+/// when another crate of the workspace turns on serde_json's `preserve_order` (features are
+/// unified when the whole workspace builds, as `cargo test --workspace` does), and sorted keys
+/// otherwise: sorting here makes the output the same in both builds.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let entries: BTreeMap<String, Value> =
+                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 const DESCRIPTION: &str = "The REST/JSON form of ZITADEL's passkey calls, as its gateway serves \
