@@ -1750,7 +1750,7 @@ mod tests {
     #[test]
     fn base64_round_trips_in_every_spelling() {
         for len in 0..10 {
-            let bytes: Vec<u8> = (0..len).map(|i| 0xf0 ^ (i * 37)).collect();
+            let bytes: Vec<u8> = (0..len).map(|i: u8| 0xf0 ^ i.wrapping_mul(37)).collect();
             for url_safe in [true, false] {
                 for padded in [true, false] {
                     let text = encode_base64(&bytes, url_safe, padded);
