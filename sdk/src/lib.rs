@@ -55,6 +55,13 @@
 //! [`AddMyPasswordlessLinkResponse`](proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse)
 //! (whose `link` holds the code) included.
 //!
+//! # Signing in as a person
+//!
+//! With the `device-authorization` feature (on by default), [`DeviceAuthorization`] signs the
+//! user in the way terminal tools do (OAuth 2.0 device authorization, which ZITADEL supports):
+//! show a URL and a code, wait until the person allowed it on any device, then hand the
+//! tokens to the client as a [`DeviceTokenProvider`], which refreshes them.
+//!
 //! # Testing an app
 //!
 //! Put a fake [`Stub`] behind the client with [`Client::from_stub`].
@@ -71,6 +78,8 @@ mod credentials;
 mod error;
 mod link;
 mod retry;
+#[cfg(feature = "device-authorization")]
+mod sign_in;
 mod stub;
 mod transport;
 
@@ -87,5 +96,10 @@ pub use error::{Code, Error, ErrorKind};
 pub use link::{Passkey, PasskeyLink};
 pub use proto::zitadel::v1::ObjectDetails;
 pub use retry::{RetryPolicy, Sleep, TokioSleep};
+#[cfg(feature = "device-authorization")]
+pub use sign_in::{
+    DEFAULT_SCOPES, DEFAULT_SIGN_IN_TIMEOUT, DeviceAuthorization, DeviceAuthorizationBuilder,
+    DeviceTokenProvider, PendingSignIn, REFRESH_MARGIN, SignInError, SignInErrorKind, Tokens,
+};
 pub use stub::{BoxFuture, CallMetadata, Stub};
 pub use transport::{MAX_RESPONSE_BYTES, Transport};

@@ -7,6 +7,7 @@ mod common;
 mod client;
 mod connect;
 mod cross_transport;
+mod device_authorization;
 mod grpc;
 mod grpc_web;
 mod json;
