@@ -14,6 +14,7 @@ use zitadel_passkey::Transport;
 
 use crate::fault::FaultSpec;
 use crate::journal::JournalEntry;
+use crate::oauth::{DeviceError, PendingDevice};
 use crate::state::{LiveCode, OutboxMessage, Shared, UserInfo};
 
 /// The reserved path prefix of the admin API.
@@ -39,6 +40,20 @@ struct Advance {
     seconds: u64,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approve {
+    user_code: String,
+    user_id: Option<String>,
+    org_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deny {
+    user_code: String,
+}
+
 fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
@@ -57,6 +72,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             post(push_fault).get(pending_faults).delete(clear_faults),
         )
         .route("/clock/advance", post(advance_clock))
+        .route("/device", get(devices))
+        .route("/device/approve", post(approve_device))
+        .route("/device/deny", post(deny_device))
         .route("/reset", post(reset))
 }
 
@@ -132,6 +150,38 @@ async fn advance_clock(State(s): State<Arc<Shared>>, Json(advance): Json<Advance
     StatusCode::NO_CONTENT
 }
 
+async fn devices(State(s): State<Arc<Shared>>) -> Json<Vec<PendingDevice>> {
+    Json(s.pending_devices())
+}
+
+/// A decided authorization (200, with who it was approved for), or why not: 404 for a user
+/// code no live authorization has, 409 for one decided already, 400 for an empty user ID.
+fn decided(result: Result<PendingDevice, DeviceError>) -> Response {
+    match result {
+        Ok(device) => Json(device).into_response(),
+        Err(error) => {
+            let status = match error {
+                DeviceError::UnknownCode => StatusCode::NOT_FOUND,
+                DeviceError::AlreadyDecided => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (status, Json(json!({ "error": error.to_string() }))).into_response()
+        }
+    }
+}
+
+async fn approve_device(State(s): State<Arc<Shared>>, Json(approve): Json<Approve>) -> Response {
+    decided(s.approve_device(
+        &approve.user_code,
+        approve.user_id.as_deref(),
+        approve.org_id.as_deref(),
+    ))
+}
+
+async fn deny_device(State(s): State<Arc<Shared>>, Json(deny): Json<Deny>) -> Response {
+    decided(s.deny_device(&deny.user_code))
+}
+
 async fn reset(State(s): State<Arc<Shared>>) -> StatusCode {
     s.reset();
     StatusCode::NO_CONTENT
@@ -154,6 +204,9 @@ mod tests {
             login_shortcut: false,
             fixed_clock: None,
             users: Vec::new(),
+            token_ttl: Duration::from_secs(60),
+            client_ids: Vec::new(),
+            device_interval: Duration::from_secs(5),
         }));
         let request = http::Request::post("/__mock/faults")
             .header(http::header::CONTENT_TYPE, "application/json")

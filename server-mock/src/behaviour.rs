@@ -9,7 +9,7 @@
 //! | 0 | a scripted [`Fault::error`](crate::Fault::error) matches the call | the fault's | mapped | the fault's | the fault's |
 //! | 1 | no `authorization` header | 16 UNAUTHENTICATED | 401 | none (no details) | `auth header missing` |
 //! | 2 | splitting the header on `Bearer ` does not give exactly two pieces (`Basic …`, `bearer …`, a bare `Bearer`, two `Bearer `s) | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `invalid auth header` |
-//! | 3 | token empty, not visible ASCII, over 8 KiB, or (with `--strict`) not a `--user` token | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `Errors.Token.Invalid` |
+//! | 3 | token empty, not visible ASCII or over 8 KiB; or not a `--user` token and starting with `mock_at_` or `mock_rt_` but not a live access token the mock issued with the scope `urn:zitadel:iam:org:project:id:zitadel:aud` (expired, revoked, from before a reset, evicted, without that scope, a refresh token, never issued), in every mode; or (with `--strict`) neither a `--user` token nor such an access token | 16 UNAUTHENTICATED | 401 | `AUTH-7fs1e` | `Errors.Token.Invalid` |
 //! | 4 | `x-zitadel-orgid` is set and names no org the mock knows | 7 PERMISSION_DENIED | 403 | `AUTH-Bs7Ds` | `Organisation doesn't exist` |
 //! | 5 | the token maps to an empty user ID (`--user TOKEN=@ORG`) | 9 FAILED_PRECONDITION | 400 | `COMMAND-GVfg3` | `Errors.IDMissing` |
 //! | 6 | RemoveMyPasswordless with an empty `token_id` | 3 INVALID_ARGUMENT | 400 | `MOCK-tkn01` | `Errors.IDMissing` |
@@ -27,8 +27,11 @@
 //! | unknown path | 12 UNIMPLEMENTED | 404, JSON status code 5 |
 //! | known path, wrong HTTP method | – | 405, JSON status code 12 |
 //!
-//! On success (non-strict tokens map to a stable user, [`derived_user_id`](crate::state::derived_user_id()),
-//! in [`crate::state::DEFAULT_ORG_ID`]):
+//! On success a `--user` token is its user; an access token from the device authorization flow
+//! ([`crate::oauth`]) is the user who approved it, in the org of the approval (the user's, or
+//! [`crate::state::DEFAULT_ORG_ID`] for a derived or unknown user), in strict mode too; any other
+//! token (non-strict mode only) maps to a stable user, [`derived_user_id`](crate::state::derived_user_id()),
+//! in [`crate::state::DEFAULT_ORG_ID`]:
 //!
 //! | RPC | effect | answer |
 //! |---|---|---|
@@ -117,8 +120,12 @@ pub(crate) struct Outcome {
 pub(crate) struct CallInfo {
     /// Where links point (the public origin if configured).
     pub origin: Origin,
-    /// A scripted error to answer with instead of running the handler.
+    /// A scripted error to answer an RPC with instead of running the handler.
     pub injected: Option<MockError>,
+    /// A scripted OAuth error to answer an OAuth endpoint with instead of running it. Never set
+    /// together with `injected`: a fault kind applies to RPCs or to OAuth endpoints
+    /// (`FaultKind::applies_to`).
+    pub injected_oauth: Option<crate::oauth::OAuthError>,
     /// A scripted delay before the handler runs.
     pub delay: Option<std::time::Duration>,
     /// Filled by the handler for the journal.
@@ -225,6 +232,18 @@ impl Shared {
                 user_id: user.user_id.clone(),
                 org_id: user.org_id.clone(),
             },
+            // The mock's own tokens: an issued access token, or invalid (never a derived user).
+            None if crate::oauth::is_mock_token(token) => {
+                let user = state
+                    .oauth
+                    .tokens
+                    .api_user(token, self.clock.now())
+                    .ok_or(TOKEN_INVALID)?;
+                Me {
+                    user_id: user.user_id,
+                    org_id: user.org_id,
+                }
+            }
             None if self.config.strict => return Err(TOKEN_INVALID),
             None => Me {
                 user_id: digest.unwrap_or_else(|| TokenDigest::of(token)).user_id(),

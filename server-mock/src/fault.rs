@@ -42,6 +42,17 @@ pub enum FaultKind {
     DropAfterHandler,
     /// Answer with this HTTP status and an HTML body, as a proxy in front of ZITADEL would.
     ProxyStatus(u16),
+    /// Answer an OAuth endpoint (`DeviceAuthorization`, `Token`, `Revoke`) with this OAuth
+    /// error instead of running it: `{"error", "error_description"}` with HTTP 401 for
+    /// `invalid_client`, 500 for `server_error`, 503 for `temporarily_unavailable` and 400 for
+    /// the others. Only ever applies to an OAuth endpoint, as [`FaultKind::Error`] only ever
+    /// applies to an RPC.
+    OAuthError {
+        /// The OAuth error code, one of [`crate::oauth::ERROR_CODES`] (e.g. `slow_down`).
+        error: String,
+        /// The `error_description`.
+        description: String,
+    },
 }
 
 impl FaultKind {
@@ -53,6 +64,21 @@ impl FaultKind {
             FaultKind::DropBeforeHandler => "drop_before_handler",
             FaultKind::DropAfterHandler => "drop_after_handler",
             FaultKind::ProxyStatus(_) => "proxy_status",
+            FaultKind::OAuthError { .. } => "oauth_error",
+        }
+    }
+
+    /// Whether this kind can apply to a call of `method`: the one rule for which faults reach
+    /// which calls. A gRPC status ([`FaultKind::Error`]) only reaches an RPC and an OAuth error
+    /// only an OAuth endpoint ([`crate::oauth::METHODS`]); the other kinds reach both.
+    pub(crate) fn applies_to(&self, method: &str) -> bool {
+        match self {
+            FaultKind::Error(_) => !crate::oauth::is_method(method),
+            FaultKind::OAuthError { .. } => crate::oauth::is_method(method),
+            FaultKind::Delay(_)
+            | FaultKind::DropBeforeHandler
+            | FaultKind::DropAfterHandler
+            | FaultKind::ProxyStatus(_) => true,
         }
     }
 }
@@ -93,6 +119,17 @@ impl Fault {
         Self::new(FaultKind::ProxyStatus(status))
     }
 
+    /// Answer an OAuth endpoint with the OAuth error `error` (e.g. `"slow_down"`,
+    /// `"access_denied"`, `"invalid_grant"`) and this `error_description`, without running it.
+    /// Applies only to `DeviceAuthorization`, `Token` and `Revoke`, whatever the filters say;
+    /// narrow it with [`Fault::method`].
+    pub fn oauth_error(error: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::new(FaultKind::OAuthError {
+            error: error.into(),
+            description: description.into(),
+        })
+    }
+
     /// Apply to the next `n` matching calls (default 1).
     #[must_use]
     pub fn times(mut self, n: u32) -> Self {
@@ -121,6 +158,7 @@ impl Fault {
 
     pub(crate) fn matches(&self, method: &str, transport: Transport) -> bool {
         self.times > 0
+            && self.kind.applies_to(method)
             && self.method.as_deref().is_none_or(|m| m == method)
             && self.transport.is_none_or(|t| t == transport)
     }
@@ -176,6 +214,7 @@ impl FaultQueue {
 /// {"kind": "drop_before_handler", "transport": "grpc-web"}
 /// {"kind": "drop_after_handler"}
 /// {"kind": "proxy_status", "status": 503}
+/// {"kind": "oauth_error", "error": "slow_down", "method": "Token", "times": 3}
 /// ```
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -212,6 +251,16 @@ pub(crate) enum FaultSpec {
     /// [`Fault::proxy_status`] with `status` (default 503).
     ProxyStatus {
         status: Option<u16>,
+        times: Option<u32>,
+        method: Option<String>,
+        transport: Option<TransportName>,
+    },
+    /// [`Fault::oauth_error`]: `error` one of [`crate::oauth::ERROR_CODES`]; `description`
+    /// defaults to a sentence saying the error was scripted.
+    #[serde(rename = "oauth_error")]
+    OAuthError {
+        error: String,
+        description: Option<String>,
         times: Option<u32>,
         method: Option<String>,
         transport: Option<TransportName>,
@@ -295,7 +344,47 @@ impl FaultSpec {
                 method,
                 transport,
             ),
+            FaultSpec::OAuthError {
+                error,
+                description,
+                times,
+                method,
+                transport,
+            } => {
+                if !crate::oauth::ERROR_CODES.contains(&error.as_str()) {
+                    return Err(format!(
+                        "unknown OAuth error {error:?}: an oauth_error fault's \"error\" is one of {}",
+                        crate::oauth::ERROR_CODES.join(", ")
+                    ));
+                }
+                if transport.is_some_and(|TransportName(t)| t != Transport::Json) {
+                    return Err(
+                        "the OAuth endpoints are plain HTTP: an oauth_error fault's \"transport\" can only be \"json\""
+                            .to_owned(),
+                    );
+                }
+                let description = description
+                    .unwrap_or_else(|| format!("{error} (a fault scripted in the mock)"));
+                (
+                    Fault::oauth_error(error, description),
+                    times,
+                    method,
+                    transport,
+                )
+            }
         };
+        // A fault whose method it can never apply to would wait forever, unnoticed.
+        if let Some(method) = method.as_deref().filter(|m| !fault.kind.applies_to(m)) {
+            return Err(match fault.kind {
+                FaultKind::OAuthError { .. } => format!(
+                    "an oauth_error fault applies only to the OAuth endpoints ({}), not to {method:?}",
+                    crate::oauth::METHODS.join(", ")
+                ),
+                _ => format!(
+                    "{method} is an OAuth endpoint, which answers no gRPC status: use \"kind\": \"oauth_error\""
+                ),
+            });
+        }
         if let Some(times) = times {
             fault = fault.times(times);
         }
@@ -403,5 +492,59 @@ mod tests {
             "unknown transport \"http\"",
         );
         missing(json!(["error"]), "invalid fault");
+    }
+
+    #[test]
+    fn oauth_errors_only_for_the_oauth_endpoints() {
+        assert_eq!(
+            parse(
+                json!({"kind": "oauth_error", "error": "slow_down", "method": "Token", "times": 3})
+            ),
+            Ok(
+                Fault::oauth_error("slow_down", "slow_down (a fault scripted in the mock)")
+                    .method("Token")
+                    .times(3)
+            )
+        );
+        assert_eq!(
+            parse(
+                json!({"kind": "oauth_error", "error": "server_error", "description": "down", "transport": "json"})
+            ),
+            Ok(Fault::oauth_error("server_error", "down").transport(Transport::Json))
+        );
+        let refused = |spec: serde_json::Value, what: &str| {
+            let error = parse(spec.clone()).expect_err("refused");
+            assert!(error.contains(what), "{spec}: {error}");
+        };
+        refused(
+            json!({"kind": "oauth_error", "error": "nope"}),
+            "unknown OAuth error \"nope\"",
+        );
+        refused(
+            json!({"kind": "oauth_error", "error": "slow_down", "method": "AddMyPasswordlessLink"}),
+            "only to the OAuth endpoints",
+        );
+        refused(
+            json!({"kind": "oauth_error", "error": "slow_down", "transport": "grpc"}),
+            "can only be \"json\"",
+        );
+        refused(
+            json!({"kind": "error", "code": 14, "method": "Token"}),
+            "use \"kind\": \"oauth_error\"",
+        );
+        refused(
+            json!({"kind": "oauth_error", "error": "slow_down", "code": 3}),
+            "unknown field `code`",
+        );
+        // The one rule: which kinds reach which calls, whatever the filters.
+        let oauth = Fault::oauth_error("slow_down", "");
+        assert!(oauth.matches("Token", Transport::Json));
+        assert!(!oauth.matches("AddMyPasswordlessLink", Transport::Json));
+        let status = Fault::error(Code::Unavailable, "", "");
+        assert!(!status.matches("Token", Transport::Json));
+        assert!(status.matches("AddMyPasswordlessLink", Transport::Json));
+        let delay = Fault::delay(Duration::from_millis(1));
+        assert!(delay.matches("Revoke", Transport::Json));
+        assert!(delay.matches("ListMyPasswordless", Transport::Grpc));
     }
 }

@@ -1,4 +1,5 @@
-//! The journal: one entry per RPC call the mock saw, in the order the answers were produced.
+//! The journal: one entry per RPC call (and OAuth endpoint call) the mock saw, in the order the
+//! answers were produced.
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
@@ -12,7 +13,8 @@ use crate::clock::serialize_time;
 /// neither grows the mock without bound nor makes it slower.
 pub const JOURNAL_CAPACITY: usize = 10_000;
 
-/// One RPC call as the mock saw it. Never holds the token, only a fingerprint of it.
+/// One RPC call, or one call of an OAuth endpoint, as the mock saw it. Never holds the token,
+/// only a fingerprint of it, nor anything of an OAuth request's form (device codes, tokens).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct JournalEntry {
@@ -24,18 +26,23 @@ pub struct JournalEntry {
     pub transport: Transport,
     /// `HTTP/1.1` or `HTTP/2`.
     pub http_version: &'static str,
-    /// The RPC name, e.g. `AddMyPasswordlessLink`.
+    /// The RPC name, e.g. `AddMyPasswordlessLink`, or the OAuth endpoint's (`DeviceAuthorization`,
+    /// `Token`, `Revoke`).
     pub method: &'static str,
     /// The `x-zitadel-orgid` header, if sent (its first 256 bytes and `…` if it is longer).
     pub org_id: Option<String>,
     /// The gRPC status code answered (`0` for OK; for REST the code of the JSON status);
     /// `1` (CANCELLED) when the client went away before the answer; `None` when no status
-    /// was sent (a drop fault or a "proxy" answered).
+    /// was sent (a drop fault or a "proxy" answered). For an OAuth endpoint, `0` for HTTP 200
+    /// and otherwise the code of the HTTP status answered (3 for 400, 16 for 401, 13 for 500,
+    /// 14 for 503).
     #[serde(serialize_with = "serialize_code")]
     pub code: Option<Code>,
-    /// ZITADEL's error id of the answer, if any.
+    /// ZITADEL's error id of the answer, if any; for an OAuth endpoint, the OAuth `error`
+    /// (e.g. `authorization_pending`).
     pub error_id: Option<String>,
-    /// The first 16 hex digits of the SHA-256 of the bearer token, if one was sent.
+    /// The first 16 hex digits of the SHA-256 of the bearer token, if one was sent in the
+    /// `authorization` header.
     pub token_fingerprint: Option<String>,
     /// The scripted fault applied to this call, if any (`drop_before_handler`, `delay`, ...).
     pub fault: Option<&'static str>,

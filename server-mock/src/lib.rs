@@ -26,6 +26,12 @@
 //! a READY passkey in a browser, with a software authenticator, or (with
 //! [`MockServerBuilder::login_shortcut`]) with a plain form.
 //!
+//! A person signs in against the mock with OAuth 2.0 Device Authorization (RFC 8628): the
+//! discovery document, `/oauth/v2/device_authorization`, `/oauth/v2/token` (with refresh token
+//! rotation), `/oauth/v2/revoke` and the `/device` page, whose Allow names the user (the mock has
+//! no passwords); the access tokens it issues work on the API as that user. The endpoints'
+//! table is the [`oauth`] module's; tests approve with [`MockServer::approve_device`].
+//!
 //! Content types decide the transport (docs/wire-contract.md §4): `application/grpc-web*` goes to gRPC-web
 //! (tonic-web, HTTP/1.1 or HTTP/2), other `application/grpc*` over HTTP/2 to gRPC, everything else
 //! (`application/grpc` over HTTP/1.1 included) to the REST gateway, the login page and the admin
@@ -36,7 +42,9 @@
 //! Tokens added with [`MockServerBuilder::user`] (`--user TOKEN=USER_ID@ORG_ID`) map to their user.
 //! Without strict mode any well-formed bearer token (visible ASCII, at most 8 KiB) is accepted and
 //! mapped to a stable user ID derived from it ([`state::derived_user_id`]) in
-//! [`state::DEFAULT_ORG_ID`]; with strict mode only configured tokens are. A user with an empty ID
+//! [`state::DEFAULT_ORG_ID`]; with strict mode only configured tokens are. In every mode an access
+//! token the device authorization flow issued ([`oauth`]) is the user who approved it, and any
+//! other token with the prefix `mock_at_` or `mock_rt_` is refused. A user with an empty ID
 //! (`TOKEN=@ORG_ID`) stands for a token without a user (FAILED_PRECONDITION `COMMAND-GVfg3`).
 //! Known orgs (for `x-zitadel-orgid`) are the default org and every configured user's org.
 //!
@@ -56,21 +64,27 @@
 //! | `POST /__mock/faults` `{"kind", ...}` | scripts a fault (201), see below |
 //! | `GET /__mock/faults` | pending faults |
 //! | `DELETE /__mock/faults` | drops every pending fault (204) |
-//! | `POST /__mock/clock/advance` `{"seconds"}` | moves the mock's clock forward (expires codes) |
-//! | `POST /__mock/reset` | back to the start: configured users only, RNG re-seeded, journal, codes, outbox and faults cleared |
+//! | `POST /__mock/clock/advance` `{"seconds"}` | moves the mock's clock forward (expires codes, device authorizations and tokens) |
+//! | `GET /__mock/device` | device authorizations not expired and not exchanged yet ([`PendingDevice`]: user code, client, scopes, status, the approved user; never device codes or tokens) |
+//! | `POST /__mock/device/approve` `{"user_code", "user_id"?, "org_id"?}` | approves it (default: the first `--user`, else a fixed derived user; the user's org); answers the [`PendingDevice`]; 404 unknown or expired code, 409 already decided |
+//! | `POST /__mock/device/deny` `{"user_code"}` | denies it; answers as approve |
+//! | `POST /__mock/reset` | back to the start: configured users only, RNG re-seeded, journal, codes, outbox, device authorizations, issued tokens and faults cleared |
 //!
 //! A fault is `{"kind": K, "times": N, "method": "AddMyPasswordlessLink", "transport": "grpc"|"grpc-web"|"json"}`
 //! (`times` defaults to 1, `method` and `transport` to any) with `K` one of
 //! `"error"` (+ `"code"`, `"id"`, `"message"`), `"delay"` (+ `"millis"`), `"drop_before_handler"`,
-//! `"drop_after_handler"`, `"proxy_status"` (+ `"status"`, default 503). See [`Fault`]. A field
-//! that does not belong to the kind (`"millis"` on an error, a typo) gets 400 with the reason.
+//! `"drop_after_handler"`, `"proxy_status"` (+ `"status"`, default 503), `"oauth_error"` (+
+//! `"error"`, `"description"`). See [`Fault`]. A field that does not belong to the kind
+//! (`"millis"` on an error, a typo) gets 400 with the reason. The OAuth endpoints are the
+//! methods `DeviceAuthorization`, `Token` and `Revoke` (transport `"json"`): `"error"` never
+//! applies to them and `"oauth_error"` only to them.
 //!
 //! # Limits
 //!
 //! Request messages and REST bodies over 64 KiB get RESOURCE_EXHAUSTED (REST: 413). HTTP/2 allows
 //! 256 concurrent streams per connection and has reset-flood protection on. The journal keeps the
-//! last 10 000 calls and the outbox the last 10 000 messages; at most 10 000 codes are live (the
-//! oldest go first). Users derived from tokens (non-strict mode) are kept for the mock's
+//! last 10 000 calls and the outbox the last 10 000 messages; at most 10 000 codes, 10 000 device
+//! authorizations, 10 000 access tokens and 10 000 refresh tokens are kept (the oldest go first). Users derived from tokens (non-strict mode) are kept for the mock's
 //! lifetime (their sequences must survive), so a client that sends millions of distinct tokens
 //! grows the mock by about 200 bytes each; `POST /__mock/reset` drops them.
 
@@ -84,6 +98,7 @@ mod fault;
 mod grpc;
 mod journal;
 pub mod login;
+pub mod oauth;
 mod outbox;
 /// The generated tonic server traits (messages come from `zitadel_passkey::proto`).
 #[path = "generated/mod.rs"]
@@ -106,6 +121,7 @@ use tokio::task::JoinHandle;
 pub use error::{MockError, http_status};
 pub use fault::{Fault, FaultKind};
 pub use journal::{JournalEntry, token_fingerprint};
+pub use oauth::{DeviceError, DeviceStatus, PendingDevice};
 pub use state::{LiveCode, OutboxMessage, PasskeyInfo, UserInfo};
 /// The gRPC status codes, as the SDK names them (a [`Fault::error`]'s code, [`MockError::code`],
 /// the journal's `code`).
@@ -150,6 +166,9 @@ impl Default for MockServerBuilder {
                 login_shortcut: false,
                 fixed_clock: None,
                 users: Vec::new(),
+                token_ttl: oauth::DEFAULT_TOKEN_TTL,
+                client_ids: Vec::new(),
+                device_interval: oauth::DEFAULT_DEVICE_INTERVAL,
             },
             tls: None,
         }
@@ -225,6 +244,32 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long the OAuth access tokens the mock issues live (`expires_in`; default 12 hours,
+    /// ZITADEL's). At most [`MAX_CODE_TTL`]; [`Self::start`] refuses more.
+    #[must_use]
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.config.token_ttl = ttl;
+        self
+    }
+
+    /// An OAuth client ID strict mode accepts at the device authorization, token and revocation
+    /// endpoints (repeatable). Without strict mode any non-empty client ID is accepted; with
+    /// strict mode and none configured, none is.
+    #[must_use]
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.config.client_ids.push(client_id.into());
+        self
+    }
+
+    /// The polling interval a device authorization starts with (`interval`, in whole seconds
+    /// rounded up; `slow_down` adds 5 s). Default 5 s, ZITADEL's. The mock's own extension, so
+    /// that tests need not wait 5 s per poll: ZITADEL's interval is not configurable.
+    #[must_use]
+    pub fn device_interval(mut self, interval: Duration) -> Self {
+        self.config.device_interval = interval;
+        self
+    }
+
     /// A clock that stands still at `time` (for byte-identical journals and answers).
     #[must_use]
     pub fn fixed_clock(mut self, time: SystemTime) -> Self {
@@ -247,6 +292,15 @@ impl MockServerBuilder {
                 std::io::ErrorKind::InvalidInput,
                 format!(
                     "the code TTL must be at most {} seconds (a google.protobuf.Duration)",
+                    MAX_CODE_TTL.as_secs()
+                ),
+            ));
+        }
+        if self.config.token_ttl > MAX_CODE_TTL {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the token TTL must be at most {} seconds",
                     MAX_CODE_TTL.as_secs()
                 ),
             ));
@@ -371,13 +425,38 @@ impl MockServer {
         self.shared.faults()
     }
 
-    /// Moves the mock's clock forward (codes expire without waiting).
+    /// Moves the mock's clock forward (codes, device authorizations and tokens expire without
+    /// waiting).
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
     }
 
+    /// Approves the device authorization of `user_code` (`XXXX-XXXX`, with or without the dash,
+    /// any case), as a person pressing Allow on `/device` would: its next poll gets tokens for
+    /// `user_id` in that user's org (the default org for a derived or unknown user). Without a
+    /// user ID: the first configured user with one, else the user derived from
+    /// [`oauth::DEFAULT_APPROVER_TOKEN`]. Returns the authorization as decided.
+    pub fn approve_device(
+        &self,
+        user_code: &str,
+        user_id: Option<&str>,
+    ) -> Result<PendingDevice, DeviceError> {
+        self.shared.approve_device(user_code, user_id, None)
+    }
+
+    /// Denies the device authorization of `user_code`: its next poll gets `access_denied`.
+    pub fn deny_device(&self, user_code: &str) -> Result<PendingDevice, DeviceError> {
+        self.shared.deny_device(user_code)
+    }
+
+    /// The device authorizations not expired and not exchanged for tokens yet, oldest first
+    /// (never their device codes).
+    pub fn pending_devices(&self) -> Vec<PendingDevice> {
+        self.shared.pending_devices()
+    }
+
     /// Back to the state at start: configured users only, RNG re-seeded, journal, codes,
-    /// outbox and faults cleared, clock offset undone.
+    /// outbox, device authorizations, issued tokens and faults cleared, clock offset undone.
     pub fn reset(&self) {
         self.shared.reset();
     }

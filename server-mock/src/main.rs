@@ -62,9 +62,26 @@ struct Args {
     #[arg(long)]
     login_shortcut: bool,
 
+    /// How long the OAuth access tokens of the device authorization flow live, in seconds
+    /// (`expires_in`). Default 43200 (12 hours, ZITADEL's).
+    #[arg(long, value_name = "SECONDS")]
+    token_ttl: Option<u64>,
+
+    /// An OAuth client ID the device authorization flow accepts with --strict. Repeatable.
+    /// Without --strict any non-empty client ID is accepted; with --strict and none given, none.
+    #[arg(long = "client-id", value_name = "ID")]
+    client_ids: Vec<String>,
+
+    /// The polling interval device authorizations start with, in seconds (`interval`; each
+    /// `slow_down` adds 5). Default 5, ZITADEL's. The mock's own setting (ZITADEL's interval is
+    /// fixed), so that tests need not wait 5 s per poll.
+    #[arg(long, value_name = "SECONDS")]
+    device_interval: Option<u64>,
+
     /// A JSON file with any of: {"listen", "users": [{"token", "user_id", "org_id"}], "strict",
-    /// "seed", "code_ttl_seconds", "public_origin", "login_shortcut", "fixed_clock"}. Flags win over the file;
-    /// users of both are added.
+    /// "seed", "code_ttl_seconds", "public_origin", "login_shortcut", "fixed_clock",
+    /// "token_ttl_seconds", "client_ids", "device_interval_seconds"}. Flags win over the file;
+    /// users and client IDs of both are added.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -131,6 +148,10 @@ struct ConfigFile {
     public_origin: Option<String>,
     login_shortcut: Option<bool>,
     fixed_clock: Option<String>,
+    token_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    client_ids: Vec<String>,
+    device_interval_seconds: Option<u64>,
 }
 
 fn check_origin(origin: &str) -> anyhow::Result<String> {
@@ -178,6 +199,18 @@ async fn builder(args: Args, users: Vec<UserSpec>) -> anyhow::Result<MockServerB
         builder = builder.public_origin(check_origin(&origin)?);
     }
     builder = builder.login_shortcut(args.login_shortcut || file.login_shortcut.unwrap_or(false));
+    if let Some(ttl) = args.token_ttl.or(file.token_ttl_seconds) {
+        builder = builder.token_ttl(Duration::from_secs(ttl));
+    }
+    for client_id in file.client_ids.iter().chain(&args.client_ids) {
+        if client_id.is_empty() {
+            bail!("--client-id must not be empty");
+        }
+        builder = builder.client_id(client_id);
+    }
+    if let Some(interval) = args.device_interval.or(file.device_interval_seconds) {
+        builder = builder.device_interval(Duration::from_secs(interval));
+    }
     if let Some(clock) = args.fixed_clock.or(file.fixed_clock) {
         let timestamp = zitadel_passkey::wkt::Timestamp::parse(&clock)
             .map_err(|e| anyhow::anyhow!("invalid --fixed-clock {clock:?}: {e}"))?;

@@ -1,4 +1,5 @@
-//! The REST/JSON gateway, the login page, the admin API and CORS, as one axum router.
+//! The REST/JSON gateway, the login page, the OAuth endpoints and `/device` page, the admin API
+//! and CORS, as one axum router.
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     }
     router
         .merge(crate::login::router())
+        .merge(crate::oauth::router())
         .nest(crate::admin::ADMIN_PREFIX, crate::admin::router())
         .method_not_allowed_fallback(|| async {
             MockError::fixed(Code::Unimplemented, None, "Method Not Allowed")

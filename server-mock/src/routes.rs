@@ -1,13 +1,50 @@
-//! Which RPC a request is, from its gRPC path or its REST route (the generated HTTP rule table).
+//! Which call a request is: an RPC, from its gRPC path or its REST route (the generated HTTP
+//! rule table), or one of the OAuth endpoints ([`crate::oauth`]). This is the one place that
+//! decides which requests are faulted and journaled, and under which method name.
 //!
-//! The front end needs the RPC name before routing (for faults and the journal), so it matches
-//! the rule templates itself and hands an RPC straight to its REST handler (`rest::call_rule`);
-//! axum's router, built from the same table, serves everything else.
+//! The front end needs the method name before routing (for faults and the journal), so it
+//! matches the rule templates itself and hands an RPC straight to its REST handler
+//! (`rest::call_rule`); axum's router, built from the same table, serves everything else (the
+//! OAuth endpoints included).
 
 use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 use zitadel_passkey::proto::http_rules::{ALL, HttpRule};
+
+/// A call the front end faults and journals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// An RPC over gRPC or gRPC-web, by name.
+    Grpc(&'static str),
+    /// An RPC over REST, by its rule.
+    Rest(&'static HttpRule),
+    /// An OAuth endpoint (`DeviceAuthorization`, `Token`, `Revoke`), plain HTTP.
+    OAuth(&'static str),
+}
+
+impl Call {
+    /// The method faults match on and the journal names.
+    pub(crate) fn method(self) -> &'static str {
+        match self {
+            Call::Grpc(name) | Call::OAuth(name) => name,
+            Call::Rest(rule) => rpc_name(rule),
+        }
+    }
+}
+
+/// The call a gRPC or gRPC-web request names, if we serve it.
+pub(crate) fn grpc_call(path: &str) -> Option<Call> {
+    rpc_of_grpc_path(path).map(Call::Grpc)
+}
+
+/// The call a plain HTTP request (neither gRPC nor gRPC-web) names, if it is one: a REST route
+/// or an OAuth endpoint.
+pub(crate) fn http_call(method: &http::Method, path: &str) -> Option<Call> {
+    rest_rule(method, path)
+        .map(Call::Rest)
+        .or_else(|| crate::oauth::method_of(method, path).map(Call::OAuth))
+}
 
 /// The RPC name of a gRPC path we serve (`/zitadel.auth.v1.AuthService/AddMyPasswordlessLink`
 /// gives `AddMyPasswordlessLink`).
@@ -100,5 +137,24 @@ mod tests {
             rpc_of_grpc_path("/zitadel.auth.v1.AuthService/AddMyPasswordlessLink"),
             Some("AddMyPasswordlessLink")
         );
+    }
+
+    #[test]
+    fn oauth_endpoints_are_calls_only_as_posts() {
+        let post = |path| http_call(&http::Method::POST, path).map(Call::method);
+        assert_eq!(
+            post("/oauth/v2/device_authorization"),
+            Some("DeviceAuthorization")
+        );
+        assert_eq!(post("/oauth/v2/token"), Some("Token"));
+        assert_eq!(post("/oauth/v2/revoke"), Some("Revoke"));
+        assert_eq!(post("/oauth/v2/token/"), None);
+        assert_eq!(post("/device"), None, "the page is not a call");
+        assert_eq!(http_call(&http::Method::GET, "/oauth/v2/token"), None);
+        assert_eq!(
+            post(auth_service::ADD_MY_PASSWORDLESS_LINK.path),
+            Some("AddMyPasswordlessLink")
+        );
+        assert_eq!(grpc_call("/oauth/v2/token"), None);
     }
 }

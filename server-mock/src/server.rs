@@ -1,5 +1,6 @@
 //! The front end: one TCP port, HTTP/1.1 and h2c (or TLS with ALPN), routed by content type;
-//! faults, the journal and graceful shutdown.
+//! faults, the journal and graceful shutdown. RPCs and the OAuth endpoints go through the same
+//! steps here (the call is matched once in `routes`, a fault taken once, one journal entry).
 
 use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
@@ -26,7 +27,7 @@ use crate::fault::FaultKind;
 use crate::grpc::{self, GrpcService};
 use crate::journal::JournalEntry;
 use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
-use crate::routes::{rest_rule, rpc_name, rpc_of_grpc_path};
+use crate::routes::{Call, grpc_call, http_call};
 use crate::state::Shared;
 use crate::token_digest::TokenDigest;
 
@@ -128,24 +129,26 @@ impl App {
             return cors::GRPC_WEB.preflight(request.headers());
         }
         let service = classify(&request);
-        let (method, rule) = match service {
-            Service::Grpc | Service::GrpcWeb => (rpc_of_grpc_path(request.uri().path()), None),
-            Service::Rest => {
-                let rule = rest_rule(request.method(), request.uri().path());
-                (rule.map(rpc_name), rule)
-            }
+        let call = match service {
+            Service::Grpc | Service::GrpcWeb => grpc_call(request.uri().path()),
+            Service::Rest => http_call(request.method(), request.uri().path()),
         };
-        let Some(method) = method else {
-            // Not an RPC we serve: the admin API, the login page, CORS preflights, or an
-            // unknown path, answered by the router or tonic without faults or journal.
+        let Some(call) = call else {
+            // Not a call we serve: the admin API, the login page, the OAuth discovery document
+            // and `/device` page, CORS preflights, or an unknown path, answered by the router or
+            // tonic without faults or journal.
             let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
-            if request.uri().path().starts_with(crate::login::LOGIN_PREFIX) {
-                // The login page's WebAuthn origin and RP ID are those of its links.
+            let path = request.uri().path();
+            if path.starts_with(crate::login::LOGIN_PREFIX) || path == crate::oauth::DISCOVERY_PATH
+            {
+                // The login page's WebAuthn origin and RP ID are those of its links; the
+                // discovery document's issuer is the origin too.
                 let origin = self.origin(&request);
                 request.extensions_mut().insert(origin);
             }
             return finish(service, self.route(service, request).await, content_type);
         };
+        let method = call.method();
         let transport = service.transport();
 
         let fault = self.shared.take_fault(method, transport);
@@ -169,11 +172,15 @@ impl App {
             }),
         };
         let mut injected = None;
+        let mut injected_oauth = None;
         let mut delay = None;
         let mut drop_after = false;
         match fault.map(|f| f.kind) {
             None => {}
             Some(FaultKind::Error(error)) => injected = Some(error),
+            Some(FaultKind::OAuthError { error, description }) => {
+                injected_oauth = Some(crate::oauth::OAuthError::owned(error, description));
+            }
             // Slept in the handler, so that a deadline (`grpc-timeout`) can cut it short.
             Some(FaultKind::Delay(d)) => delay = Some(d),
             Some(FaultKind::DropBeforeHandler) => {
@@ -194,20 +201,21 @@ impl App {
         request.extensions_mut().insert(CallInfo {
             origin,
             injected,
+            injected_oauth,
             delay,
             outcome: outcome.clone(),
             token_digest,
         });
-        let response = match rule {
+        let response = match call {
             // Matched above: straight to the handler, not through the router's second match.
-            Some(rule) => crate::rest::call_rule(
+            Call::Rest(rule) => crate::rest::call_rule(
                 self.shared.clone(),
                 rule,
                 request.map(axum::body::Body::new),
             )
             .await
             .map(Body::new),
-            None => self.route(service, request).await,
+            Call::Grpc(_) | Call::OAuth(_) => self.route(service, request).await,
         };
         entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {

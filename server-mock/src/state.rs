@@ -1,7 +1,8 @@
 //! The mock's state, composed: what calls change together under one lock (users, codes and
-//! their generator, the outbox), and the journal and faults, each under its own. The data and
-//! its rules live in their own modules (`users`, `codes`, `outbox`, `journal`, `fault`,
-//! `clock`); this one only decides what is locked together.
+//! their generator, the outbox, the OAuth device authorizations and issued tokens), and the
+//! journal and faults, each under its own. The data and its rules live in their own modules
+//! (`users`, `codes`, `outbox`, `oauth`, `journal`, `fault`, `clock`); this one only decides
+//! what is locked together.
 //!
 //! One `Shared` sits behind every transport. Each lock is held only for a few map operations
 //! and never across an `.await`.
@@ -21,6 +22,7 @@ use crate::fault::{Fault, FaultQueue};
 use zitadel_passkey::Transport;
 
 use crate::journal::{Journal, JournalEntry};
+use crate::oauth::OAuthState;
 use crate::outbox::Outbox;
 use crate::users::Users;
 
@@ -35,6 +37,12 @@ pub(crate) struct Config {
     pub login_shortcut: bool,
     pub fixed_clock: Option<SystemTime>,
     pub users: Vec<(String, String, String)>,
+    /// How long issued OAuth access tokens live.
+    pub token_ttl: Duration,
+    /// The OAuth client IDs strict mode accepts (without strict mode any non-empty one is).
+    pub client_ids: Vec<String>,
+    /// The polling interval device authorizations start with.
+    pub device_interval: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -47,6 +55,9 @@ impl std::fmt::Debug for Config {
             .field("login_shortcut", &self.login_shortcut)
             .field("fixed_clock", &self.fixed_clock)
             .field("users", &self.users.len())
+            .field("token_ttl", &self.token_ttl)
+            .field("client_ids", &self.client_ids)
+            .field("device_interval", &self.device_interval)
             .finish()
     }
 }
@@ -58,6 +69,7 @@ pub(crate) struct State {
     pub users: Users,
     pub codes: Codes,
     pub outbox: Outbox,
+    pub oauth: OAuthState,
 }
 
 impl State {
@@ -71,6 +83,7 @@ impl State {
             users,
             codes: Codes::default(),
             outbox: Outbox::default(),
+            oauth: OAuthState::default(),
         }
     }
 }
@@ -145,7 +158,8 @@ impl Shared {
         lock(&self.faults).pending()
     }
 
-    /// Back to the state at start: configured users only, RNG re-seeded, clock offset cleared.
+    /// Back to the state at start: configured users only, RNG re-seeded, clock offset cleared,
+    /// no device authorizations or issued tokens.
     pub fn reset(&self) {
         *self.state() = State::new(&self.config);
         lock(&self.journal).clear();
@@ -193,6 +207,9 @@ mod tests {
             login_shortcut: false,
             fixed_clock: Some(SystemTime::UNIX_EPOCH),
             users: vec![("t".to_owned(), "1".to_owned(), "2".to_owned())],
+            token_ttl: Duration::from_secs(60),
+            client_ids: Vec::new(),
+            device_interval: Duration::from_secs(5),
         });
         let first = shared.add_passkey("1", "a");
         shared.add_user("u", "3", "4");

@@ -123,6 +123,18 @@ impl Users {
         self.orgs.contains(org_id)
     }
 
+    /// The org of a user the mock knows (configured, added, or seen in a call).
+    pub(crate) fn org_of(&self, user_id: &str) -> Option<&str> {
+        self.users.get(user_id).map(|user| user.org_id.as_str())
+    }
+
+    /// Makes an org known (the org a device authorization was approved in).
+    pub(crate) fn know_org(&mut self, org_id: &str) {
+        if !self.orgs.contains(org_id) {
+            self.orgs.insert(org_id.to_owned());
+        }
+    }
+
     /// The next sequence of the user's history (the user is created in `org_id` on first use).
     pub(crate) fn bump_sequence(&mut self, user_id: &str, org_id: &str) -> u64 {
         // Looked up first so the hot path does not allocate a key.

@@ -49,6 +49,8 @@ use url::Url;
 pub(crate) use ceremony::Ceremony;
 use ceremony::{Attachment, CeremonyError};
 use page::{CSRF_COOKIE, CSRF_FIELD, Hint, PageError, Registration};
+/// The page frame and escaping, shared with the `/device` page of [`crate::oauth`].
+pub(crate) use page::{document, escape};
 
 use crate::behaviour::Origin;
 use crate::codes::MAX_CODE_ATTEMPTS;

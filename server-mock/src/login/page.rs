@@ -79,7 +79,8 @@ h1{font-size:1.6rem}label{display:block;margin:1rem 0 .3rem}input[type=text]{wid
 button{margin-top:1rem;padding:.6rem 1.2rem}.lgn-error{color:#b00020}.error-id{font-family:monospace}";
 
 /// A whole page, always HTTP 200: ZITADEL's login renderer sets no status, errors included.
-fn document(title: &str, body: &str) -> Response {
+/// (The `/device` page of [`crate::oauth`] is built on it too.)
+pub(crate) fn document(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

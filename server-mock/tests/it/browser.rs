@@ -5,6 +5,9 @@
 //! transport. Then a second link with the same authenticator is refused (its credential is
 //! excluded: `InvalidStateError`), a used link shows "Code is invalid", and a page on another
 //! origin calls the mock's REST and gRPC-web APIs with `fetch`, CORS enforced by the browser.
+//! A second test signs the person in first, on the mock's `/device` page, while the app waits
+//! with the SDK's device authorization, and registers the passkey with the link the app gets
+//! for that person's token.
 //!
 //! Needs `chromium` and `chromedriver` on PATH (`.ci/install-tools`); skips with the reason when
 //! either is missing, except under CI, where it fails. Screenshots of the registration page and
@@ -26,7 +29,7 @@ use prost::Message;
 use serde_json::{Value, json};
 use zitadel_passkey::proto::zitadel::auth::v1::AddMyPasswordlessLinkResponse;
 use zitadel_passkey::proto::zitadel::user::v1::AuthFactorState;
-use zitadel_passkey::{Client, Transport};
+use zitadel_passkey::{Client, DeviceAuthorization, Transport};
 use zitadel_passkey_mock::MockServer;
 use zitadel_passkey_mock::login::LOGIN_PATH;
 
@@ -235,6 +238,118 @@ async fn chromium_registers_a_passkey_from_a_link() {
         started.elapsed(),
         artifacts.display()
     );
+}
+
+/// The person's whole side in the browser: sign in on the mock's `/device` page (the app waits
+/// with the SDK's device authorization), then register a passkey from the link the app gets
+/// with the person's own token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_on_the_device_page_then_registers_a_passkey() {
+    let Some(tools) = browser_tools() else {
+        return;
+    };
+    let artifacts = artifacts_dir();
+    let mock = MockServer::builder()
+        .strict(true)
+        .user(TOKEN, USER, ORG)
+        .client_id("browser-test-app")
+        .device_interval(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let endpoint = format!("http://localhost:{}", mock.local_addr().port());
+
+    // The app starts a sign-in and shows the code; the person opens the page in the browser.
+    let flow = DeviceAuthorization::builder(&endpoint, "browser-test-app")
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let pending = flow.start().await.unwrap();
+    let page = pending.verification_uri_complete().unwrap().to_owned();
+    let driver = Chromedriver::start(
+        &tools.chromedriver,
+        artifacts.join("chromedriver-device.log"),
+    )
+    .await;
+    let session = Session::open(driver, &tools.chromium).await;
+    session.goto(&page).await;
+    session.wait_for_heading("Device Authorization").await;
+    let code = session
+        .wait_for_element("#user_code")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    if code.as_deref() != Some(pending.user_code()) {
+        session
+            .fail(&format!("the page has the code {code:?}"))
+            .await;
+    }
+    // The user ID field holds the mock's first configured user.
+    let user = session
+        .wait_for_element("#user_id")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    if user.as_deref() != Some(USER) {
+        session
+            .fail(&format!("the page names the user {user:?}"))
+            .await;
+    }
+    session.screenshot(&artifacts.join("device-page.png")).await;
+    session
+        .wait_for_element("#btn-allow")
+        .await
+        .click()
+        .await
+        .unwrap();
+    session
+        .wait_for_heading("Device authorization approved")
+        .await;
+
+    // The app gets the person's tokens and a link for them.
+    let tokens = tokio::time::timeout(WAIT, pending.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let client = Client::builder(&endpoint)
+        .transport(Transport::GrpcWeb)
+        .token_provider(flow.token_provider(tokens))
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let link = client.add_passkey_link().await.unwrap();
+    assert!(
+        link.url().contains(&format!("userID={USER}")),
+        "{}",
+        link.redacted_url()
+    );
+
+    // The person registers the passkey; the app lists it with the same token.
+    session.add_virtual_authenticator().await;
+    session.goto(link.url()).await;
+    session.wait_for_heading("Passwordless setup").await;
+    session
+        .wait_for_element("#name")
+        .await
+        .send_keys(KEY_NAME)
+        .await
+        .unwrap();
+    session
+        .wait_for_element("#btn-register")
+        .await
+        .click()
+        .await
+        .unwrap();
+    session.wait_for_heading("Passwordless set up").await;
+    let passkeys = client.list_passkeys().await.unwrap();
+    assert_eq!(passkeys.len(), 1, "{passkeys:?}");
+    assert_eq!(passkeys[0].name(), KEY_NAME);
+    assert_eq!(passkeys[0].state(), AuthFactorState::Ready);
+
+    session.close().await;
+    mock.shutdown().await;
 }
 
 /// The `fetch` calls of step 7, from the page on the other origin, asserted here.

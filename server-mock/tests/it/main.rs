@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod framing;
 mod login_page;
+mod oauth;
 mod python_grpcio;
 mod restart;
 mod robustness;
