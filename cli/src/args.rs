@@ -70,6 +70,26 @@ const REMOVE_HELP: &str = concat!(
     exit_codes!()
 );
 
+const LOGIN_HELP: &str = concat!(
+    "Examples:
+  # Once: in ZITADEL, create a Native application with the Device Code grant; its client ID:
+  export ZITADEL_URL=https://my-instance.zitadel.cloud
+  zitadel-passkey login --client-id 312345678901234567
+  # then, with no token:
+  zitadel-passkey link
+
+",
+    exit_codes!()
+);
+
+const LOGOUT_HELP: &str = concat!(
+    "Examples:
+  zitadel-passkey logout --endpoint https://my-instance.zitadel.cloud
+
+",
+    exit_codes!()
+);
+
 const MAIN_HELP: &str = concat!(
     "Examples:
   zitadel-passkey link                   # against the embedded mock
@@ -122,6 +142,52 @@ pub(crate) enum Command {
     /// Calls RemoveMyPasswordless.
     #[command(after_help = REMOVE_HELP)]
     Remove(RemoveArgs),
+    /// Sign in as yourself (OAuth device authorization) and keep the tokens for the commands above.
+    ///
+    /// Shows a URL and a code (and a QR code of both) to open on any device, waits until you
+    /// allowed it there, and stores the tokens: in the system keyring where one is available,
+    /// else in a file only you can read. Then link, send, list and remove use them for this
+    /// endpoint when no --token or ZITADEL_TOKEN is given, refreshing them when needed.
+    #[command(after_help = LOGIN_HELP)]
+    Login(LoginArgs),
+    /// Sign out: revoke the stored tokens at the instance and forget them.
+    #[command(after_help = LOGOUT_HELP)]
+    Logout(SignInArgs),
+}
+
+/// Where to sign in; shared by `login` and `logout`.
+#[derive(Debug, Args)]
+pub(crate) struct SignInArgs {
+    /// The ZITADEL instance, e.g. https://my-instance.zitadel.cloud.
+    #[arg(long, env = "ZITADEL_URL", value_name = "URL", required = true)]
+    pub endpoint: Option<String>,
+
+    /// Also trust the CA certificates in this PEM file (e.g. a self-hosted instance's private CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Allow http:// to a host that is not loopback: the tokens travel unencrypted.
+    #[arg(long)]
+    pub insecure_http: bool,
+
+    /// Give up on each request after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+/// `login`'s arguments.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+
+    /// The client ID of the Native application (with the Device Code grant) in ZITADEL.
+    #[arg(long, env = "ZITADEL_CLIENT_ID", value_name = "ID", required = true)]
+    pub client_id: Option<String>,
+
+    /// How to draw the QR code of the sign-in URL in the terminal.
+    #[arg(long, value_enum, default_value_t = QrStyle::Auto, value_name = "STYLE")]
+    pub qr: QrStyle,
 }
 
 /// Where to connect and how; shared by every subcommand.

@@ -1,6 +1,6 @@
 //! What went wrong, as one line on stderr (plus a hint where one helps), and the exit code.
 
-use zitadel_passkey::{Code, Error, ErrorKind};
+use zitadel_passkey::{Code, Error, ErrorKind, SignInError, SignInErrorKind};
 
 /// The exit codes documented in `--help` ([`crate::args`]) and the README.
 pub(crate) mod exit {
@@ -50,6 +50,8 @@ pub(crate) struct Context {
     pub call: Call,
     /// Whether a token was sent.
     pub had_token: bool,
+    /// Whether the token came from the stored login of `zitadel-passkey login`.
+    pub signed_in: bool,
     /// Whether `--org-id` was given.
     pub had_org_id: bool,
 }
@@ -92,6 +94,39 @@ impl Failure {
         line.push_str(": ");
         line.push_str(&explain(error, context));
         Failure::new(exit_code, line, hint(error, exit_code, context))
+    }
+}
+
+impl Failure {
+    /// A failed sign-in (`login`, `logout`, or refreshing a stored login).
+    pub(crate) fn sign_in(error: &SignInError) -> Failure {
+        let (exit_code, hint) = match error.kind() {
+            SignInErrorKind::Denied => (
+                exit::AUTH,
+                Some("run `zitadel-passkey login` again and allow it"),
+            ),
+            SignInErrorKind::Expired => (
+                exit::AUTH,
+                Some("the code was not confirmed in time; run `zitadel-passkey login` again"),
+            ),
+            SignInErrorKind::Rejected if error.oauth_error() == Some("invalid_client") => (
+                exit::AUTH,
+                Some("check --client-id: a Native application with the Device Code grant"),
+            ),
+            SignInErrorKind::Rejected if error.oauth_error() == Some("invalid_grant") => (
+                exit::AUTH,
+                Some("the stored sign-in is no longer valid; run `zitadel-passkey login` again"),
+            ),
+            SignInErrorKind::Rejected | SignInErrorKind::Malformed => (exit::API, None),
+            SignInErrorKind::Unreachable | SignInErrorKind::Timeout => (exit::NETWORK, None),
+            SignInErrorKind::Config | SignInErrorKind::Insecure => (exit::USAGE, None),
+            _ => (exit::API, None),
+        };
+        Failure::new(
+            exit_code,
+            format!("sign-in failed: {}", sanitize(&error.to_string())),
+            hint.map(str::to_owned),
+        )
     }
 }
 
@@ -152,7 +187,10 @@ fn hint(error: &Error, exit_code: u8, context: Context) -> Option<String> {
              HTTP headers"
         }
         exit::AUTH if error.code() == Code::Unauthenticated && !context.had_token => {
-            "pass a token with --token or the ZITADEL_TOKEN environment variable"
+            "sign in with `zitadel-passkey login --client-id ID`, or pass a token with --token or the ZITADEL_TOKEN environment variable"
+        }
+        exit::AUTH if error.code() == Code::Unauthenticated && context.signed_in => {
+            "the stored sign-in was refused; run `zitadel-passkey login` again (or pass a token)"
         }
         exit::AUTH if error.code() == Code::Unauthenticated => {
             "get a new access token (or personal access token) for the user and pass it with \
@@ -207,6 +245,7 @@ mod tests {
         Context {
             call,
             had_token: true,
+            signed_in: false,
             had_org_id: false,
         }
     }

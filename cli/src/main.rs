@@ -12,6 +12,8 @@ mod journey;
 mod output;
 mod qr;
 mod run;
+mod sign_in;
+mod store;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return report(&Failure::local(format!("cannot start the runtime: {e}"))),
     };
-    let outcome = runtime.block_on(run::run(cli.command, offset));
+    let outcome = runtime.block_on(run::run(cli.command, offset, cli.verbose));
 
     match outcome {
         Ok(outcome) => {

@@ -10,12 +10,13 @@ use zitadel_passkey::proto::zitadel::auth::v1::{
 use zitadel_passkey::{Client, ErrorKind, Transport};
 use zitadel_passkey_mock::MockServer;
 
-use crate::args::{Command, CommonArgs, LinkArgs, OutputFormat, QrStyle};
+use crate::args::{Command, CommonArgs, LinkArgs, OutputFormat, QrStyle, SignInArgs};
 use crate::failure::{self, Call, Context, Failure};
 use crate::journey::Journey;
 use crate::output;
 use crate::qr::{Qr, Style};
 use crate::stderr_line;
+use crate::store;
 
 /// The token sent to the embedded mock when none is given (the mock accepts any well-formed
 /// token and derives a stable user from it). Not a secret.
@@ -40,12 +41,18 @@ struct Target {
 }
 
 /// Runs `command`.
-pub(crate) async fn run(command: Command, offset: UtcOffset) -> Result<Outcome, Failure> {
+pub(crate) async fn run(
+    command: Command,
+    offset: UtcOffset,
+    verbose: bool,
+) -> Result<Outcome, Failure> {
     match command {
-        Command::Link(args) => link(args, offset).await,
+        Command::Link(args) => link(args, offset, verbose).await,
+        Command::Login(args) => crate::sign_in::login(args).await,
+        Command::Logout(args) => crate::sign_in::logout(args).await,
         Command::Send(common) => {
             let output = common.output;
-            let target = connect(common, Call::Send).await?;
+            let target = connect(common, Call::Send, verbose).await?;
             let details = target
                 .client
                 .send_passkey_link()
@@ -62,7 +69,7 @@ pub(crate) async fn run(command: Command, offset: UtcOffset) -> Result<Outcome, 
         }
         Command::List(common) => {
             let output = common.output;
-            let target = connect(common, Call::List).await?;
+            let target = connect(common, Call::List, verbose).await?;
             let passkeys = target
                 .client
                 .list_passkeys()
@@ -85,7 +92,7 @@ pub(crate) async fn run(command: Command, offset: UtcOffset) -> Result<Outcome, 
                     Some("`zitadel-passkey list` shows the IDs"),
                 ));
             }
-            let target = connect(args.common, Call::Remove).await?;
+            let target = connect(args.common, Call::Remove, verbose).await?;
             let details = target
                 .client
                 .remove_passkey(&args.id)
@@ -103,7 +110,7 @@ pub(crate) async fn run(command: Command, offset: UtcOffset) -> Result<Outcome, 
     }
 }
 
-fn done(stdout: String) -> Outcome {
+pub(crate) fn done(stdout: String) -> Outcome {
     Outcome {
         stdout,
         open: None,
@@ -114,10 +121,10 @@ fn done(stdout: String) -> Outcome {
 
 /// `link`: create the link, render it, write the QR images (and with `--open`, have `main` open
 /// it once it is printed).
-async fn link(args: LinkArgs, offset: UtcOffset) -> Result<Outcome, Failure> {
+async fn link(args: LinkArgs, offset: UtcOffset, verbose: bool) -> Result<Outcome, Failure> {
     let output = args.common.output;
     let wants_browser = args.open;
-    let target = connect(args.common, Call::Link).await?;
+    let target = connect(args.common, Call::Link, verbose).await?;
     let link = target
         .client
         .add_passkey_link()
@@ -199,7 +206,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The certificates (DER) of a PEM file for `--ca-cert`.
-fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
+pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let bad = |e: &dyn std::fmt::Display| {
@@ -220,7 +227,7 @@ fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
 }
 
 /// The terminal style `--qr` asks for; `None` for no QR code in the terminal.
-fn terminal_style(choice: QrStyle) -> Option<Style> {
+pub(crate) fn terminal_style(choice: QrStyle) -> Option<Style> {
     match choice {
         QrStyle::Auto => {
             let colours = std::io::stdout().is_terminal()
@@ -236,7 +243,7 @@ fn terminal_style(choice: QrStyle) -> Option<Style> {
 }
 
 /// Builds the client for the endpoint, or starts the embedded mock when there is none.
-async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
+async fn connect(common: CommonArgs, call: Call, verbose: bool) -> Result<Target, Failure> {
     let token = common.token.filter(|t| !t.is_empty());
     let org_id = common.org_id.filter(|o| !o.is_empty());
     let endpoint = common.endpoint.filter(|e| !e.trim().is_empty());
@@ -263,9 +270,23 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
         }
     };
 
+    // No token given for a real instance: the login `zitadel-passkey login` stored for it.
+    let stored = match (&token, &mock) {
+        (None, None) => {
+            let sign_in = SignInArgs {
+                endpoint: Some(endpoint.clone()),
+                ca_cert: common.ca_cert.clone(),
+                insecure_http: common.insecure_http,
+                timeout: common.timeout,
+            };
+            crate::sign_in::stored_provider(&store::key(&endpoint), &sign_in, verbose)?
+        }
+        _ => None,
+    };
     let context = Context {
         call,
-        had_token: token.is_some(),
+        had_token: token.is_some() || stored.is_some(),
+        signed_in: stored.is_some(),
         had_org_id: org_id.is_some(),
     };
     let mut builder = Client::builder(&endpoint)
@@ -275,6 +296,9 @@ async fn connect(common: CommonArgs, call: Call) -> Result<Target, Failure> {
         .allow_insecure_http(common.insecure_http);
     if let Some(token) = token {
         builder = builder.token(token);
+    }
+    if let Some(provider) = stored {
+        builder = builder.token_provider(provider);
     }
     if let Some(org_id) = org_id {
         builder = builder.org_id(org_id);

@@ -58,6 +58,12 @@ async fn cli_env_without<S: AsRef<std::ffi::OsStr>>(
         .env_remove("ZITADEL_TOKEN")
         .env_remove("RUST_LOG")
         .env_remove("NO_COLOR")
+        // No stored login of the machine's user may stand in for a missing token.
+        .env("ZITADEL_PASSKEY_STORE", "file")
+        .env(
+            "ZITADEL_PASSKEY_CONFIG_DIR",
+            std::env::temp_dir().join("zitadel-passkey-cli-tests-never-signed-in"),
+        )
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     for key in remove {
