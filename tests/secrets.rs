@@ -2,7 +2,9 @@
 //! logging at TRACE (the SDK's, the mock's, hyper's, h2's, reqwest's, tonic's). Neither the
 //! canary tokens nor any one-time code the mock made may appear in the logs, in any `Display`
 //! or `Debug` form of a link, an error or a client, in the mock's journal or admin views (but
-//! `/__mock/codes`, which exists to show them), or in the mock's `Debug`.
+//! `/__mock/codes`, which exists to show them), or in the mock's `Debug`. A device sign-in with
+//! refreshes and a revocation runs in the same sweep: no access or refresh token the mock issued
+//! (all start with `mock_at_` or `mock_rt_`) may appear either, nor the sign-in's user code.
 //!
 //! Its own test binary, because it installs the process-wide subscriber.
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use futures::StreamExt;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use zitadel_passkey::{CallOptions, Client, Code, RetryPolicy, Transport};
+use zitadel_passkey::{CallOptions, Client, Code, DeviceAuthorization, RetryPolicy, Transport};
 use zitadel_passkey_mock::{Fault, MockServer};
 
 /// The token of the one user, alphanumeric so that it is one word in any log line.
@@ -38,6 +40,10 @@ struct Sweep(Arc<Mutex<Seen>>);
 #[derive(Default)]
 struct Seen {
     canaries: usize,
+    /// Access and refresh tokens the mock issued, by their prefixes.
+    issued_tokens: usize,
+    /// Every word shaped like a user code (`ABCD-EFGH`).
+    user_code_like: HashSet<String>,
     windows: HashSet<String>,
     bytes: usize,
     /// Which of `SOURCES` wrote at least one line.
@@ -54,6 +60,8 @@ const SOURCES: [&str; 5] = [
 ];
 /// A code-shaped word logged before the calls: the sweep must find it.
 const PROBE: &str = "ProbeCode123";
+/// A user-code-shaped word logged before the calls: the sweep must find it too.
+const USER_CODE_PROBE: &str = "PRBX-QZWV";
 
 impl Seen {
     fn scan(&mut self, text: &str) {
@@ -64,6 +72,14 @@ impl Seen {
             }
         }
         self.canaries += text.matches(CANARY).count() + text.matches(CANARY_UNKNOWN).count();
+        self.issued_tokens += text.matches("mock_at_").count() + text.matches("mock_rt_").count();
+        for window in text.as_bytes().windows(9) {
+            let (head, tail) = (&window[..4], &window[5..]);
+            if window[4] == b'-' && head.iter().chain(tail).all(u8::is_ascii_uppercase) {
+                self.user_code_like
+                    .insert(String::from_utf8_lossy(window).into_owned());
+            }
+        }
         for run in text.split(|c: char| !c.is_ascii_alphanumeric()) {
             if run.len() >= CODE_LENGTH {
                 for start in 0..=run.len() - CODE_LENGTH {
@@ -103,11 +119,19 @@ fn no_token_or_code_in_logs_strings_journal_or_admin_views() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    tracing::trace!(probe = PROBE, "the sweep's own probe");
+    tracing::trace!(
+        probe = PROBE,
+        user_code = USER_CODE_PROBE,
+        "the sweep's own probe"
+    );
     let (failures, views) = runtime.block_on(calls(strings.clone()))?;
     {
         let seen = logs.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         ensure!(seen.windows.contains(PROBE), "the sweep missed its probe");
+        ensure!(
+            seen.user_code_like.contains(USER_CODE_PROBE),
+            "the sweep missed its user-code probe"
+        );
         for source in SOURCES {
             ensure!(seen.sources.contains(source), "no TRACE line from {source}");
         }
@@ -131,6 +155,17 @@ fn no_token_or_code_in_logs_strings_journal_or_admin_views() -> Result<()> {
             "a canary token appeared {} times in the {what}",
             seen.canaries
         );
+        ensure!(
+            seen.issued_tokens == 0,
+            "an issued access or refresh token appeared {} times in the {what}",
+            seen.issued_tokens
+        );
+        for user_code in &views.user_codes {
+            ensure!(
+                !seen.user_code_like.contains(user_code),
+                "the user code appeared in the {what}"
+            );
+        }
         let leaked = mock_codes
             .iter()
             .filter(|c| seen.windows.contains(*c))
@@ -149,6 +184,10 @@ fn no_token_or_code_in_logs_strings_journal_or_admin_views() -> Result<()> {
         admin.scan(view);
     }
     ensure!(admin.canaries == 0, "a canary token in the admin views");
+    ensure!(
+        admin.issued_tokens == 0,
+        "an issued token in the journal or admin views"
+    );
     let leaked = mock_codes
         .iter()
         .filter(|c| admin.windows.contains(*c))
@@ -171,6 +210,8 @@ struct Views {
     codes: Vec<String>,
     /// The journal and every other admin view, and the mock's `Debug`.
     admin: Vec<String>,
+    /// The user codes of the device sign-ins.
+    user_codes: Vec<String>,
 }
 
 /// The calls, each one's result formatted into `strings`; returns how many failed.
@@ -178,6 +219,8 @@ async fn calls(strings: Sweep) -> Result<(usize, Views)> {
     let mock = MockServer::builder()
         .strict(true)
         .user(CANARY, "218000000000000001", "318000000000000001")
+        .client_id("sweep-app")
+        .device_interval(Duration::from_secs(1))
         .start()
         .await?;
     let clients = TRANSPORTS
@@ -248,8 +291,11 @@ async fn calls(strings: Sweep) -> Result<(usize, Views)> {
         })
         .await;
     let failures = failures.load(Ordering::Relaxed);
-
-    let codes = mock.live_codes().into_iter().map(|c| c.code).collect();
+    // Before the sign-in, whose clock jumps expire the codes.
+    let mut codes: Vec<String> = mock.live_codes().into_iter().map(|c| c.code).collect();
+    let (user_code, link_codes) = sign_in(&mock, strings.clone()).await?;
+    codes.extend(link_codes);
+    let user_codes = vec![user_code];
     let mut views = vec![format!("{mock:?}")];
     for path in ["journal", "users", "outbox", "faults", "health"] {
         let reply = zitadel_passkey_test_support::get(&format!("{}/__mock/{path}", mock.uri()))
@@ -268,6 +314,64 @@ async fn calls(strings: Sweep) -> Result<(usize, Views)> {
         Views {
             codes,
             admin: views,
+            user_codes,
         },
     ))
+}
+
+/// A device sign-in approved through the admin API, calls with its token on every transport, a
+/// refresh after the token expired on the mock's clock, and a revocation, each result formatted
+/// into `strings`; returns the user code and the one-time codes of the links.
+async fn sign_in(mock: &MockServer, mut strings: Sweep) -> Result<(String, Vec<String>)> {
+    let flow = DeviceAuthorization::builder(mock.uri(), "sweep-app").build()?;
+    let pending = flow.start().await?;
+    let user_code = pending.user_code().to_owned();
+    mock.approve_device(&user_code, None)
+        .map_err(|e| anyhow::anyhow!("approve: {e:?}"))?;
+    let tokens = pending.wait().await?;
+    let _ = writeln!(strings, "{flow:?} {pending:?} {tokens:?}");
+    let provider = std::sync::Arc::new(flow.token_provider(tokens.clone()));
+    let mut link_codes = Vec::new();
+    for transport in TRANSPORTS {
+        let client = Client::builder(mock.uri())
+            .transport(transport)
+            .token_provider(provider.clone())
+            .build()?;
+        let link = client.add_passkey_link().await?;
+        let url = url::Url::parse(link.url())?;
+        link_codes.extend(
+            url.query_pairs()
+                .filter(|(key, _)| key == "code")
+                .map(|(_, code)| code.into_owned()),
+        );
+        // The second call of each transport finds the token expired: refused, refreshed, retried.
+        mock.advance_clock(Duration::from_secs(13 * 3600));
+        let passkeys = client.list_passkeys().await?;
+        let _ = writeln!(strings, "{link:?} {passkeys:?} {client:?} {provider:?}");
+    }
+    let latest = provider.tokens();
+    ensure!(
+        latest.access_token() != tokens.access_token(),
+        "the sweep's sign-in was never refreshed"
+    );
+    let refresh = latest
+        .refresh_token()
+        .ok_or_else(|| anyhow::anyhow!("no refresh token"))?;
+    flow.revoke(refresh).await?;
+    let after = Client::builder(mock.uri())
+        .token(latest.access_token().expose())
+        .build()?
+        .list_passkeys()
+        .await;
+    match after {
+        Err(error) => {
+            let _ = writeln!(strings, "{error} {error:?}");
+        }
+        Ok(_) => anyhow::bail!("a revoked sign-in still worked"),
+    }
+    ensure!(
+        link_codes.len() == TRANSPORTS.len(),
+        "a link without a code"
+    );
+    Ok((user_code, link_codes))
 }
