@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{CallOptions, ClientConfig, Transport};
 use crate::link::{ObjectDetails, Passkey, PasskeyLink};
+use crate::sign_in::{DeviceAuthorization, SignInTokens, TokensRefreshed};
 use crate::token::{Foreign, TokenProvider};
 use crate::{CancellationToken, PasskeyError};
 
@@ -82,6 +83,20 @@ impl PasskeyClient {
         provider: Arc<dyn TokenProvider>,
     ) -> Result<Arc<Self>, PasskeyError> {
         PasskeyClient::build(config, |builder| builder.token_provider(Foreign(provider)))
+    }
+
+    /// A client for a person signed in with `DeviceAuthorization`: it sends the access token
+    /// of `tokens` and refreshes it before it expires and after `UNAUTHENTICATED`, telling
+    /// `listener` the new tokens.
+    #[uniffi::constructor(default(listener = None))]
+    pub fn with_sign_in(
+        config: ClientConfig,
+        flow: Arc<DeviceAuthorization>,
+        tokens: Arc<SignInTokens>,
+        listener: Option<Arc<dyn TokensRefreshed>>,
+    ) -> Result<Arc<Self>, PasskeyError> {
+        let provider = crate::sign_in::provider(&flow, &tokens, listener);
+        PasskeyClient::build(config, |builder| builder.token_provider(provider))
     }
 
     /// The transport this client speaks.

@@ -8,6 +8,9 @@
 //! [`PasskeyLink`] result and every error show neither the token nor the one-time code in their
 //! string forms.
 //!
+//! A person signs in with [`DeviceAuthorization`] (OAuth device authorization: a URL and a code
+//! to open on any device) and [`PasskeyClient::with_sign_in`] keeps the tokens fresh.
+//!
 //! Generate the foreign sources with `cargo xtask bindings [kotlin|swift|python]`.
 
 #![warn(missing_docs)]
@@ -17,6 +20,7 @@ mod client;
 mod config;
 mod error;
 mod link;
+mod sign_in;
 mod token;
 
 pub use cancel::CancellationToken;
@@ -24,6 +28,9 @@ pub use client::PasskeyClient;
 pub use config::{CallOptions, ClientConfig, Transport};
 pub use error::{PasskeyError, TokenProviderError};
 pub use link::{ObjectDetails, Passkey, PasskeyLink, PasskeyState};
+pub use sign_in::{
+    DeviceAuthorization, PendingSignIn, SignInConfig, SignInError, SignInTokens, TokensRefreshed,
+};
 pub use token::TokenProvider;
 
 uniffi::setup_scaffolding!();

@@ -390,6 +390,8 @@ impl TestMock {
     const NO_USER_TOKEN: &str = "binding-test-no-user-token-0123";
     const USER_ID: &str = "312909075211944344";
     const ORG_ID: &str = "312909075211878808";
+    /// The OAuth client the sign-in tests use (the strict mock takes only it).
+    const CLIENT_ID: &str = "binding-test-app";
 
     fn start(root: &Path) -> Result<TestMock> {
         cargo(
@@ -403,6 +405,11 @@ impl TestMock {
             ],
         )?;
         let users = [
+            // Sign-in tests poll every second instead of ZITADEL's five.
+            "--device-interval".to_owned(),
+            "1".to_owned(),
+            "--client-id".to_owned(),
+            Self::CLIENT_ID.to_owned(),
             "--strict".to_owned(),
             "--user".to_owned(),
             format!("{}={}@{}", Self::TOKEN, Self::USER_ID, Self::ORG_ID),
@@ -414,13 +421,14 @@ impl TestMock {
     }
 
     /// The environment the binding tests read.
-    fn env(&self) -> [(&'static str, String); 5] {
+    fn env(&self) -> [(&'static str, String); 6] {
         [
             ("ZP_MOCK_URL", self.0.url().to_owned()),
             ("ZP_TOKEN", Self::TOKEN.into()),
             ("ZP_USER_ID", Self::USER_ID.into()),
             ("ZP_ORG_ID", Self::ORG_ID.into()),
             ("ZP_NO_USER_TOKEN", Self::NO_USER_TOKEN.into()),
+            ("ZP_CLIENT_ID", Self::CLIENT_ID.into()),
         ]
     }
 }

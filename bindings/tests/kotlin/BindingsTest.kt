@@ -1,6 +1,6 @@
 // JUnit tests of the Kotlin bindings on the JVM against the mock, run by `mvn -B install` in
 // bindings/kotlin/ (which `cargo xtask bindings kotlin` runs).
-// Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID and ZP_NO_USER_TOKEN from the environment;
+// Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID, ZP_NO_USER_TOKEN and ZP_CLIENT_ID from the environment;
 // scripts faults through the mock's admin API (/__mock).
 
 import java.net.ServerSocket
@@ -20,11 +20,16 @@ import org.junit.jupiter.api.Test
 import zitadel.passkey.CallOptions
 import zitadel.passkey.CancellationToken
 import zitadel.passkey.ClientConfig
+import zitadel.passkey.DeviceAuthorization
 import zitadel.passkey.PasskeyClient
 import zitadel.passkey.PasskeyException
 import zitadel.passkey.PasskeyState
+import zitadel.passkey.SignInConfig
+import zitadel.passkey.SignInException
+import zitadel.passkey.SignInTokens
 import zitadel.passkey.TokenProvider
 import zitadel.passkey.TokenProviderException
+import zitadel.passkey.TokensRefreshed
 import zitadel.passkey.Transport
 
 val MOCK: String = System.getenv("ZP_MOCK_URL")
@@ -32,6 +37,7 @@ val TOKEN: String = System.getenv("ZP_TOKEN")
 val USER_ID: String = System.getenv("ZP_USER_ID")
 val ORG_ID: String = System.getenv("ZP_ORG_ID")
 val NO_USER_TOKEN: String = System.getenv("ZP_NO_USER_TOKEN")
+val CLIENT_ID: String = System.getenv("ZP_CLIENT_ID")
 val TRANSPORTS = listOf(Transport.GRPC, Transport.GRPC_WEB, Transport.JSON)
 fun wire(t: Transport) = when (t) { Transport.GRPC -> "grpc"; Transport.GRPC_WEB -> "grpc-web"; Transport.JSON -> "json" }
 
@@ -232,6 +238,62 @@ suspend fun cancellationToken() = coroutineScope {
     }
 }
 
+class KeepTokens : TokensRefreshed {
+    val seen = java.util.Collections.synchronizedList(mutableListOf<SignInTokens>())
+    override fun refreshed(tokens: SignInTokens) {
+        seen.add(tokens)
+    }
+}
+
+suspend fun deviceSignIn() {
+    admin("POST", "/reset")
+    val flow = DeviceAuthorization(SignInConfig(issuer = MOCK, clientId = CLIENT_ID))
+    val pending = flow.start()
+    val code = pending.userCode()
+    check(Regex("^[A-Z]{4}-[A-Z]{4}$").matches(code)) { code }
+    check(pending.verificationUri() == "$MOCK/device") { pending.verificationUri() }
+    check(pending.verificationUriComplete()!!.contains(code))
+    assertHidden(pending.toString(), secrets = listOf(code))
+    admin("POST", "/device/approve", """{"user_code":"$code","user_id":"$USER_ID"}""")
+    val tokens = pending.waitForTokens()
+    val secrets = listOf(tokens.accessToken(), tokens.refreshToken()!!)
+    assertHidden(tokens.toString(), secrets = secrets)
+    check(tokens.scope()!!.contains("offline_access")) { "${tokens.scope()}" }
+
+    // The client sends the person's token; once it expires on the mock's clock (12 h), the
+    // first call is refused, the token refreshed, the call retried, and the app told.
+    val listener = KeepTokens()
+    val c = PasskeyClient.withSignIn(ClientConfig(endpoint = MOCK, transport = Transport.GRPC_WEB), flow, tokens, listener)
+    check(c.addPasskeyLink().userId() == USER_ID)
+    admin("POST", "/clock/advance", """{"seconds":46800}""")
+    check(c.listPasskeys().isEmpty())
+    check(listener.seen.size == 1) { "${listener.seen}" }
+    check(listener.seen[0].accessToken() != tokens.accessToken())
+    check(listener.seen[0].refreshToken() != tokens.refreshToken()) { "rotated" }
+    assertHidden(c.toString(), secrets = secrets + listener.seen[0].accessToken())
+
+    val denied = flow.start()
+    admin("POST", "/device/deny", """{"user_code":"${denied.userCode()}"}""")
+    try {
+        denied.waitForTokens()
+        error("a denied sign-in gave tokens")
+    } catch (e: SignInException.Denied) {
+        check(e.oauthError == "access_denied") { "$e" }
+    }
+    val cancel = CancellationToken()
+    cancel.cancel()
+    try {
+        flow.start().waitForTokens(cancel)
+        error("a cancelled wait gave tokens")
+    } catch (_: SignInException.Cancelled) {
+    }
+    try {
+        DeviceAuthorization(SignInConfig(issuer = "http://example.com", clientId = "x"))
+        error("plain http to another host was accepted")
+    } catch (_: SignInException.InvalidArgument) {
+    }
+}
+
 suspend fun readmeExample() {
     admin("POST", "/reset")
     val url = passkeyLinkForCurrentUser(MOCK, SessionTokens { refresh -> if (refresh) TOKEN else "expired" })
@@ -261,6 +323,10 @@ class BindingsTest {
 
     @Test fun `cancellation token`() {
         runBlocking { cancellationToken() }
+    }
+
+    @Test fun `device sign-in`() {
+        runBlocking { deviceSignIn() }
     }
 
     @Test fun `README example`() {

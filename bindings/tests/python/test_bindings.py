@@ -1,7 +1,8 @@
 """Tests of the Python bindings against the mock, run with pytest from the installed wheel by
 `cargo xtask bindings python`.
 
-Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID and ZP_NO_USER_TOKEN from the environment.
+Reads ZP_MOCK_URL, ZP_TOKEN, ZP_USER_ID, ZP_ORG_ID, ZP_NO_USER_TOKEN and ZP_CLIENT_ID from the
+environment.
 Faults are scripted through the mock's admin API (/__mock).
 """
 
@@ -19,11 +20,16 @@ from zitadel_passkey import (
     CallOptions,
     CancellationToken,
     ClientConfig,
+    DeviceAuthorization,
     PasskeyClient,
     PasskeyError,
     PasskeyState,
+    SignInConfig,
+    SignInError,
+    SignInTokens,
     TokenProvider,
     TokenProviderError,
+    TokensRefreshed,
     Transport,
 )
 
@@ -32,6 +38,7 @@ TOKEN = os.environ["ZP_TOKEN"]
 USER_ID = os.environ["ZP_USER_ID"]
 ORG_ID = os.environ["ZP_ORG_ID"]
 NO_USER_TOKEN = os.environ["ZP_NO_USER_TOKEN"]
+CLIENT_ID = os.environ["ZP_CLIENT_ID"]
 TRANSPORTS = [Transport.GRPC, Transport.GRPC_WEB, Transport.JSON]
 WIRE_NAME = {Transport.GRPC: "grpc", Transport.GRPC_WEB: "grpc-web", Transport.JSON: "json"}
 
@@ -258,3 +265,78 @@ class Bindings(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class KeepTokens(TokensRefreshed):
+    def __init__(self):
+        self.seen = []
+
+    def refreshed(self, tokens):
+        self.seen.append(tokens)
+
+
+class SignIn(unittest.IsolatedAsyncioTestCase):
+    def setUp(self):
+        admin("POST", "/reset")
+
+    async def test_device_sign_in_then_calls_that_refresh(self):
+        flow = DeviceAuthorization(SignInConfig(issuer=MOCK, client_id=CLIENT_ID))
+        pending = await flow.start()
+        code = pending.user_code()
+        self.assertRegex(code, r"^[A-Z]{4}-[A-Z]{4}$")
+        self.assertEqual(pending.verification_uri(), MOCK + "/device")
+        self.assertIn(code, pending.verification_uri_complete())
+        self.assertNotIn(code, repr(pending) + str(pending))
+        admin("POST", "/device/approve", {"user_code": code, "user_id": USER_ID})
+        tokens = await pending.wait_for_tokens()
+        secrets = [tokens.access_token(), tokens.refresh_token()]
+        self.assertTrue(all(secrets))
+        for text in (repr(tokens), str(tokens)):
+            for secret in secrets:
+                self.assertNotIn(secret, text)
+
+        listener = KeepTokens()
+        client = PasskeyClient.with_sign_in(
+            ClientConfig(endpoint=MOCK, transport=Transport.JSON), flow, tokens, listener
+        )
+        link = await client.add_passkey_link()
+        self.assertEqual(link.user_id(), USER_ID)
+        # 13 h on the mock's clock: the 12 h access token is refused, refreshed, the call retried.
+        admin("POST", "/clock/advance", {"seconds": 13 * 3600})
+        self.assertEqual(await client.list_passkeys(), [])
+        self.assertEqual(len(listener.seen), 1)
+        self.assertNotEqual(listener.seen[0].access_token(), tokens.access_token())
+
+        # Tokens rebuilt from an app's store work the same way.
+        kept = listener.seen[0]
+        stored = SignInTokens(
+            access_token=kept.access_token(),
+            refresh_token=kept.refresh_token(),
+            expires_at=kept.expires_at(),
+            scope=kept.scope(),
+        )
+        again = PasskeyClient.with_sign_in(ClientConfig(endpoint=MOCK, transport=Transport.GRPC), flow, stored)
+        self.assertEqual(await again.list_passkeys(), [])
+
+    async def test_denied_cancelled_and_invalid(self):
+        flow = DeviceAuthorization(SignInConfig(issuer=MOCK, client_id=CLIENT_ID))
+        pending = await flow.start()
+        admin("POST", "/device/deny", {"user_code": pending.user_code()})
+        with self.assertRaises(SignInError.Denied) as caught:
+            await pending.wait_for_tokens()
+        self.assertEqual(caught.exception.oauth_error, "access_denied")
+
+        cancel = CancellationToken()
+        cancel.cancel()
+        with self.assertRaises(SignInError.Cancelled):
+            await (await flow.start()).wait_for_tokens(cancel)
+        # Cancelling the task drops the wait too.
+        task = asyncio.ensure_future((await flow.start()).wait_for_tokens())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await task
+
+        with self.assertRaises(SignInError.InvalidArgument):
+            DeviceAuthorization(SignInConfig(issuer="http://example.com", client_id="x"))
+

@@ -18,6 +18,8 @@ pub const USER_ID: &str = "200000000000000001";
 pub const ORG_ID: &str = "300000000000000001";
 /// A token without a user: FAILED_PRECONDITION (`COMMAND-GVfg3`).
 pub const NO_USER_TOKEN: &str = "ffi-no-user-token";
+/// The OAuth client of the sign-in tests (the strict mock takes only it).
+pub const CLIENT_ID: &str = "binding-test-app";
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -117,6 +119,9 @@ impl Mock {
         let server = runtime
             .block_on(
                 MockServer::builder()
+                    // Sign-in tests poll every second instead of ZITADEL's five.
+                    .device_interval(std::time::Duration::from_secs(1))
+                    .client_id(CLIENT_ID)
                     .strict(true)
                     .user(TOKEN, USER_ID, ORG_ID)
                     .user(NO_USER_TOKEN, "", ORG_ID)
@@ -134,6 +139,7 @@ impl Mock {
             ("ZP_USER_ID", USER_ID.to_owned()),
             ("ZP_ORG_ID", ORG_ID.to_owned()),
             ("ZP_NO_USER_TOKEN", NO_USER_TOKEN.to_owned()),
+            ("ZP_CLIENT_ID", CLIENT_ID.to_owned()),
         ]
     }
 
