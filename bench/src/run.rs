@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// The Python interpreter.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// The Java class path of the Kotlin benchmark (`bench/kotlin/`, built against the installed
+    /// Kotlin package), run with `java`.
+    #[arg(long)]
+    pub kotlin_classpath: Option<String>,
     /// `ffi-calls`, built with the library's profile.
     #[arg(long)]
     pub ffi_calls: Option<PathBuf>,
@@ -176,10 +180,6 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     eprintln!("bindings");
     bindings(&mut report, &args, mock.url(), &sizes).await?;
-    report.missing(
-        "Kotlin binding call overhead",
-        "not built yet: needs a Kotlin twin of bench/python/binding_calls.py run on the JVM with JNA",
-    );
     match &args.cdylib {
         Some(path) => report.cdylib_size(
             std::fs::metadata(path)
@@ -313,9 +313,9 @@ async fn instructions(
     Ok((totals[1] - totals[0]) / (many - few) as f64)
 }
 
-/// Python's sequential call through the bindings against the SDK's call from Rust in the same
-/// profile, and the bindings crate's own share of the difference (its call from Rust), rounds
-/// interleaved.
+/// Python's and Kotlin's sequential calls through the bindings against the SDK's call from Rust
+/// in the same profile, and the bindings crate's own share of the difference (its call from
+/// Rust), rounds interleaved.
 async fn bindings(report: &mut Report, args: &RunArgs, url: &str, sizes: &Sizes) -> Result<()> {
     let (Some(package), Some(ffi_calls)) = (&args.python_package, &args.ffi_calls) else {
         report.missing(
@@ -327,7 +327,21 @@ async fn bindings(report: &mut Report, args: &RunArgs, url: &str, sizes: &Sizes)
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/binding_calls.py");
     let calls = sizes.binding_calls.to_string();
     let (mut python, mut crate_only, mut sdk) = (Vec::new(), Vec::new(), Vec::new());
+    let mut kotlin = Vec::new();
     for _ in 0..sizes.rounds {
+        if let Some(classpath) = &args.kotlin_classpath {
+            let jvm = tokio::process::Command::new("java")
+                .args(["-cp", classpath, "BindingCallsKt", url, "grpc", &calls, "1"])
+                .output()
+                .await?;
+            if !jvm.status.success() {
+                bail!(
+                    "the Kotlin benchmark failed: {}",
+                    String::from_utf8_lossy(&jvm.stderr)
+                );
+            }
+            kotlin.push(first(&String::from_utf8_lossy(&jvm.stdout), "p50_us")?);
+        }
         let py = tokio::process::Command::new(&args.python)
             .arg(&script)
             .args([url, "grpc", &calls, "1"])
@@ -358,6 +372,21 @@ async fn bindings(report: &mut Report, args: &RunArgs, url: &str, sizes: &Sizes)
         median(&overheads),
         Target::AtMostValue(50.0),
     );
+    if kotlin.is_empty() {
+        report.missing(
+            "Kotlin binding call overhead",
+            "no --kotlin-classpath (the Kotlin package or mvn is missing)",
+        );
+    } else {
+        let overheads: Vec<f64> = kotlin.iter().zip(&sdk).map(|(k, r)| k - r).collect();
+        report.binding_overhead(
+            "Kotlin",
+            median(&kotlin),
+            median(&sdk),
+            median(&overheads),
+            Target::Reported,
+        );
+    }
     let crate_overheads: Vec<f64> = crate_only.iter().zip(&sdk).map(|(p, r)| p - r).collect();
     report.binding_overhead(
         "bindings crate from Rust",

@@ -90,9 +90,10 @@ pub fn run(quick: bool) -> Result<()> {
     // The bindings' wheel (unpacked, stripped) and stripped library: CI's bindings step has
     // just made them; a full run makes them afresh.
     if !quick || bindings::python_package().is_err() || !cdylib.is_file() {
-        bindings::run(&[Language::Python])?;
+        bindings::run(&[Language::Python, Language::Kotlin])?;
     }
     let python_package = bindings::python_package()?;
+    let kotlin_classpath = kotlin_benchmark(&root)?;
     let ffi_calls = if quick {
         profile_dir.join("ffi-calls")
     } else {
@@ -116,6 +117,9 @@ pub fn run(quick: bool) -> Result<()> {
         .arg(&cdylib)
         .arg("--build")
         .arg(&build);
+    if let Some(classpath) = kotlin_classpath {
+        command.arg("--kotlin-classpath").arg(classpath);
+    }
     if quick {
         command.arg("--quick");
     }
@@ -124,6 +128,36 @@ pub fn run(quick: bool) -> Result<()> {
         bail!("zp-bench exited with {status}: a row could not be measured");
     }
     Ok(())
+}
+
+/// Builds the Kotlin benchmark (`bench/kotlin/`) against the Kotlin package in the local Maven
+/// repository, as an app depends on it; returns its class path. `None`, with a note, without
+/// `mvn` (outside CI).
+fn kotlin_benchmark(root: &Path) -> Result<Option<String>> {
+    if !on_path("mvn") {
+        if std::env::var_os("CI").is_some() {
+            bail!("mvn is missing (CI is set)");
+        }
+        eprintln!("note: no mvn on PATH: the Kotlin binding row is left out");
+        return Ok(None);
+    }
+    let classpath_file = root.join("target/bench/kotlin-classpath.txt");
+    let status = Command::new("mvn")
+        .args(["-B", "-q", "-f"])
+        .arg(root.join("bench/kotlin/pom.xml"))
+        .args(["package", "dependency:build-classpath"])
+        .arg(format!("-Dmdep.outputFile={}", classpath_file.display()))
+        .status()
+        .context("running mvn for the Kotlin benchmark")?;
+    if !status.success() {
+        bail!(
+            "building the Kotlin benchmark failed: {status} (it needs the Kotlin package installed: `cargo xtask bindings kotlin`)"
+        );
+    }
+    let dependencies = std::fs::read_to_string(&classpath_file)
+        .with_context(|| format!("reading {}", classpath_file.display()))?;
+    let jar = root.join("target/bench/kotlin-maven/zitadel-passkey-bench-kotlin-0.1.0.jar");
+    Ok(Some(format!("{}:{}", jar.display(), dependencies.trim())))
 }
 
 fn rustc_version(root: &Path) -> String {
