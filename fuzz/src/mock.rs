@@ -351,8 +351,19 @@ pub(crate) fn http1(data: &[u8]) {
 /// An HTTP/1.1 request that asks the mock to close after answering, with its fields (those the
 /// syntax can carry), a `content-length` and the body.
 fn request(verb: &str, target: &str, fields: &[(String, Vec<u8>)], body: &[u8]) -> Vec<u8> {
+    request_on("fuzz", verb, target, fields, body)
+}
+
+/// [`request`] with `host` as its `host` field (the login page takes its origin from it).
+fn request_on(
+    host: &str,
+    verb: &str,
+    target: &str,
+    fields: &[(String, Vec<u8>)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut head =
-        format!("{verb} {target} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n").into_bytes();
+        format!("{verb} {target} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n").into_bytes();
     for (name, value) in fields {
         push_field(&mut head, name, value);
     }
