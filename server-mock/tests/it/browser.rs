@@ -169,20 +169,7 @@ async fn chromium_registers_a_passkey_from_a_link() {
     // 5. A second link, same browser and authenticator: the credential is excluded, the browser
     //    refuses to create another one, nothing reaches the mock.
     let second = clients[1].1.add_passkey_link().await.unwrap();
-    session.goto(second.url()).await;
-    session.wait_for_heading("Passwordless setup").await;
-    session
-        .wait_for_element("#name")
-        .await
-        .send_keys("Second key")
-        .await
-        .unwrap();
-    session
-        .wait_for_element("#btn-register")
-        .await
-        .click()
-        .await
-        .unwrap();
+    session.register(second.url(), "Second key").await;
     let cause = session
         .wait_for_text("#wa-error .cause", "error from create()", |text| {
             !text.is_empty()
@@ -328,20 +315,7 @@ async fn chromium_signs_in_on_the_device_page_then_registers_a_passkey() {
 
     // The person registers the passkey; the app lists it with the same token.
     session.add_virtual_authenticator().await;
-    session.goto(link.url()).await;
-    session.wait_for_heading("Passwordless setup").await;
-    session
-        .wait_for_element("#name")
-        .await
-        .send_keys(KEY_NAME)
-        .await
-        .unwrap();
-    session
-        .wait_for_element("#btn-register")
-        .await
-        .click()
-        .await
-        .unwrap();
+    session.register(link.url(), KEY_NAME).await;
     session.wait_for_heading("Passwordless set up").await;
     let passkeys = client.list_passkeys().await.unwrap();
     assert_eq!(passkeys.len(), 1, "{passkeys:?}");
@@ -573,6 +547,22 @@ impl Session {
             text == heading
         })
         .await;
+    }
+
+    /// Opens a link's registration page, names the device and presses the button.
+    async fn register(&self, link: &str, name: &str) {
+        self.goto(link).await;
+        self.wait_for_heading("Passwordless setup").await;
+        self.wait_for_element("#name")
+            .await
+            .send_keys(name)
+            .await
+            .unwrap();
+        self.wait_for_element("#btn-register")
+            .await
+            .click()
+            .await
+            .unwrap();
     }
 
     async fn body_text(&self) -> String {
