@@ -133,16 +133,10 @@ impl ClientBuilder {
     /// or if the transport is not compiled in.
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = transport::parse_endpoint(&self.endpoint, self.allow_insecure_http)?;
-        let mut roots = transport::root_store()?;
-        for der in self.roots {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der))
-                .map_err(|e| Error::config(format!("invalid root certificate: {e}")))?;
-        }
         let settings = transport::Settings {
             endpoint,
             connect_timeout: self.connect_timeout,
-            tls: transport::tls_config(roots)?,
+            tls: transport::tls_config(self.roots)?,
         };
         let stub: Arc<dyn Stub> = match self.transport {
             #[cfg(feature = "grpc")]

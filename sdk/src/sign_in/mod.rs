@@ -191,19 +191,8 @@ impl DeviceAuthorizationBuilder {
                 "a scope must be one non-empty word",
             ));
         }
-        let config_error = |e: crate::Error| SignInError::new(SignInErrorKind::Config, e.message());
-        let mut roots = crate::transport::root_store().map_err(config_error)?;
-        for der in self.roots {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der))
-                .map_err(|e| {
-                    SignInError::new(
-                        SignInErrorKind::Config,
-                        format!("invalid root certificate: {e}"),
-                    )
-                })?;
-        }
-        let tls = crate::transport::tls_config(roots).map_err(config_error)?;
+        let tls = crate::transport::tls_config(self.roots)
+            .map_err(|e| SignInError::new(SignInErrorKind::Config, e.message()))?;
         let http = OAuthHttp::new((*tls).clone(), self.timeout)?;
         Ok(DeviceAuthorization {
             flow: Arc::new(Flow {

@@ -141,7 +141,7 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
 }
 
 /// Which roots TLS trusts.
-pub(crate) fn root_store() -> Result<rustls::RootCertStore, Error> {
+fn root_store() -> Result<rustls::RootCertStore, Error> {
     #[allow(unused_mut)]
     let mut roots = rustls::RootCertStore::empty();
     #[cfg(feature = "webpki-roots")]
@@ -157,8 +157,15 @@ pub(crate) fn root_store() -> Result<rustls::RootCertStore, Error> {
     Ok(roots)
 }
 
-/// rustls with ring and the configured roots; ALPN is set per transport.
-pub(crate) fn tls_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, Error> {
+/// rustls with ring, the roots of the enabled features and `extra_roots` (DER, e.g. a private
+/// CA); ALPN is set per transport.
+pub(crate) fn tls_config(extra_roots: Vec<Vec<u8>>) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let mut roots = root_store()?;
+    for der in extra_roots {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der))
+            .map_err(|e| Error::config(format!("invalid root certificate: {e}")))?;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
