@@ -20,6 +20,8 @@ mod client;
 mod config;
 mod error;
 mod link;
+#[cfg(unix)]
+mod python_wake;
 mod sign_in;
 mod token;
 

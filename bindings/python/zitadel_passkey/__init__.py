@@ -12,8 +12,12 @@ import time as _time
 # next to the library.
 from .zitadel_passkey_ffi import zitadel_passkey_ffi as _ffi
 from .zitadel_passkey_ffi.zitadel_passkey_ffi import *  # noqa: F401,F403
+from . import _wake
 
-__all__ = list(_ffi.__all__)
+# The generated module's python_wake_* functions serve _wake.py alone: not part of the API.
+__all__ = [name for name in _ffi.__all__ if not name.startswith("python_wake_")]
+for _name in set(_ffi.__all__) - set(__all__):
+    del globals()[_name]
 
 # Why this exists: the library's threads resume an awaiting task through a ctypes callback that
 # calls `loop.call_soon_threadsafe`, which releases the GIL while it wakes the loop. If the task
@@ -49,3 +53,7 @@ def _wait_for_callbacks():
 # The generated code looks the callback up by this global name on every poll.
 _ffi._uniffi_continuation_callback = _counted_continuation
 _atexit.register(_wait_for_callbacks)
+
+# Async calls resume through a pipe the event loop watches instead (see _wake.py); the counted
+# callback above still serves loops that cannot watch a file descriptor.
+_wake.install(_ffi)
