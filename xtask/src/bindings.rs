@@ -1,6 +1,6 @@
 //! `cargo xtask bindings [kotlin|swift|python]...`: builds `zitadel-passkey-ffi` with the
 //! size-optimised `release-small` profile, generates each language's sources from that
-//! unstripped library with the crate's `uniffi-bindgen`, strips a copy (printing its size, at
+//! unstripped library with the workspace's `uniffi-bindgen` (`bindings/bindgen/`), strips a copy (printing its size, at
 //! most 4 MiB for the host), and lays out one package per language under `target/bindings/`.
 
 use std::fmt;
@@ -93,7 +93,7 @@ pub fn run(languages: &[Language]) -> Result<()> {
             "build",
             "--locked",
             "-p",
-            "zitadel-passkey-ffi",
+            "zitadel-passkey-uniffi-bindgen",
             "--bin",
             "uniffi-bindgen",
         ],
@@ -305,7 +305,7 @@ fn swift(root: &Path, bindgen: &Path, cdylib: &Path, built: &Path, dir: &Path) -
 }
 
 /// Python: the wheel maturin builds from `bindings/pyproject.toml` (it reuses the library just
-/// built, same profile, and runs the crate's own uniffi-bindgen on it), with its library then
+/// built, same profile, and runs the workspace's uniffi-bindgen on it), with its library then
 /// stripped, installed into a fresh venv and tested there with pytest against the mock.
 fn python(root: &Path, dir: &Path) -> Result<()> {
     let Some(tools) = project::tools_python_or_skip(root, "the Python wheel")? else {

@@ -183,6 +183,40 @@ class Bindings(unittest.IsolatedAsyncioTestCase):
                     await c.add_passkey_link()
                 self.assert_error(caught.exception, PasskeyError.Unavailable, 14)
 
+    async def test_a_deeply_nested_answer_is_an_error_not_a_crash(self):
+        # A hostile server's error body with details nested a million levels deep: the library's
+        # JSON parser stops at its nesting limit instead of recursing until the stack overflows,
+        # and the answer reads as one that is not ZITADEL's.
+        body = b'{"code":3,"message":"m","details":' + b"[" * 1_000_000 + b"]" * 1_000_000 + b"}"
+        answer = (
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+            + body
+        )
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+
+        def serve_once():
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(answer)
+
+        serving = asyncio.get_running_loop().run_in_executor(None, serve_once)
+        try:
+            c = PasskeyClient.with_token(ClientConfig(endpoint=f"http://127.0.0.1:{port}", transport=Transport.JSON), TOKEN)
+            with self.assertRaises(PasskeyError) as caught:
+                await c.add_passkey_link()
+            self.assert_error(caught.exception, PasskeyError.Other, 13)
+            self.assertIn("not an answer of ZITADEL", caught.exception.description)
+            await serving
+        finally:
+            server.close()
+        # Still alive, and the library still works.
+        self.assertTrue((await client(Transport.JSON).add_passkey_link()).url())
+
     async def test_token_provider_refreshes_after_unauthenticated(self):
         class Refreshing(TokenProvider):
             def __init__(self):

@@ -61,11 +61,18 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Generates `language` sources from the library into `out_dir`.
+/// Generates `language` sources from the library into `out_dir`, with the workspace's
+/// `uniffi-bindgen` (a package of its own, so cargo runs it rather than building it with this test).
 pub fn bindgen(library: &Path, language: &str, out_dir: &Path) {
-    let status = Command::new(env!("CARGO_BIN_EXE_uniffi-bindgen"))
+    let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
         .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "zitadel-passkey-uniffi-bindgen",
+            "--",
             "generate",
             "--no-format",
             "--language",
