@@ -130,12 +130,47 @@ pub fn run(languages: &[Language]) -> Result<()> {
     Ok(())
 }
 
+/// Where uniffi's Kotlin declares the callback that resumes a suspended call.
+const KOTLIN_CONTINUATION: &str = "internal object uniffiRustFutureContinuationCallbackImpl: \
+                                   UniffiRustFutureContinuationCallback {\n";
+
+/// What goes first in that object's body.
+const KOTLIN_KEEP_ATTACHED: &str = "    init {
+        // Added by `cargo xtask bindings` (xtask/src/bindings.rs, keep_wake_threads_attached).
+        Native.setCallbackThreadInitializer(
+            this,
+            com.sun.jna.CallbackThreadInitializer(true, false, \"zitadel-passkey-wake\"),
+        )
+    }
+";
+
+/// uniffi's Kotlin resumes a suspended call through a JNA callback on the library's thread, and
+/// JNA attaches that thread to the JVM before each callback and detaches it after, which makes a
+/// new `java.lang.Thread` for every wake-up (about 150 µs a call here, BENCHMARKS.md). uniffi has
+/// no hook for this, so the generated callback object gets an initializer that asks JNA to keep
+/// the threads calling it attached (as daemons; JNA detaches them when they end). Fails when a
+/// uniffi update changes the declaration, rather than silently dropping the fix.
+fn keep_wake_threads_attached(kotlin: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(kotlin).with_context(|| kotlin.display().to_string())?;
+    let Some(at) = text.find(KOTLIN_CONTINUATION) else {
+        bail!(
+            "{} has no `{}`: uniffi's Kotlin changed; update keep_wake_threads_attached",
+            kotlin.display(),
+            KOTLIN_CONTINUATION.trim_end()
+        );
+    };
+    let body = at + KOTLIN_CONTINUATION.len();
+    let patched = format!("{}{KOTLIN_KEEP_ATTACHED}{}", &text[..body], &text[body..]);
+    std::fs::write(kotlin, patched).with_context(|| kotlin.display().to_string())
+}
+
 /// Kotlin: sources under `src/main/kotlin`, the host library where JNA finds it on the
 /// classpath (`src/main/resources/<jna-platform>/`), and `jniLibs/<abi>/` for each Android
 /// target that can be built here (with cargo-ndk).
 fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Path) -> Result<()> {
     let sources = dir.join("src/main/kotlin");
     generate(root, bindgen, cdylib, "kotlin", &sources)?;
+    keep_wake_threads_attached(&sources.join("zitadel/passkey/zitadel_passkey_ffi.kt"))?;
     let resources = dir.join("src/main/resources").join(jna_platform());
     copy(stripped, &resources.join(dylib_name()))?;
     maven_install(root)?;

@@ -300,7 +300,25 @@ suspend fun readmeExample() {
     check(admin("GET", "/codes").contains(codeOf(url)))
 }
 
+// The library's thread that resumes suspended calls stays attached to the JVM (a JNA
+// CallbackThreadInitializer that `cargo xtask bindings` adds to the generated code), rather than
+// being attached and detached, a new java.lang.Thread each time, for every wake-up.
+suspend fun wakeThreadsStayAttached() {
+    val c = client(Transport.GRPC)
+    repeat(20) { c.addPasskeyLink().close() }
+    val wakers = Thread.getAllStackTraces().keys.filter { it.name == "zitadel-passkey-wake" }
+    check(wakers.isNotEmpty()) { "no attached zitadel-passkey-wake thread after 20 calls" }
+    check(wakers.all { it.isDaemon }) { "a wake thread is not a daemon: it would keep the JVM alive" }
+    // A handful of library threads, not one per wake-up.
+    check(wakers.size <= 8) { "${wakers.size} wake threads after 20 calls" }
+    c.close()
+}
+
 class BindingsTest {
+    @Test fun `wake threads stay attached`() {
+        runBlocking { wakeThreadsStayAttached() }
+    }
+
     @Test fun `add, send, list, remove on every transport`() {
         runBlocking { addSendListRemoveOnEveryTransport() }
     }
