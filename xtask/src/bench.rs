@@ -102,7 +102,7 @@ pub fn run(quick: bool) -> Result<()> {
     std::fs::create_dir_all(&out)?;
 
     let mut command = Command::new(profile_dir.join("zp-bench"));
-    command
+    project::without_cargo_library_path(&mut command)
         .current_dir(&root)
         .arg("run")
         .arg("--mock")

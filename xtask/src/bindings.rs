@@ -242,7 +242,7 @@ fn maven_install(root: &Path) -> Result<()> {
     }
     let mock = TestMock::start(root)?;
     let result = project::run_ok(
-        Command::new("mvn")
+        project::without_cargo_library_path(&mut Command::new("mvn"))
             .args(["-B", "-q", "install", "-f"])
             .arg(root.join("bindings/kotlin/pom.xml"))
             .envs(mock.env()),
@@ -253,7 +253,7 @@ fn maven_install(root: &Path) -> Result<()> {
     // What a dependent build (Maven, or Gradle with mavenLocal()) does with the README's
     // coordinates: resolve the installed jar and its POM's dependencies.
     project::run_ok(
-        Command::new("mvn").args([
+        project::without_cargo_library_path(&mut Command::new("mvn")).args([
             "-B",
             "-q",
             "dependency:get",

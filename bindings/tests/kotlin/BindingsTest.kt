@@ -314,7 +314,23 @@ suspend fun wakeThreadsStayAttached() {
     c.close()
 }
 
+// JNA loaded the library this package ships (its resources), not another copy it found on a
+// library search path first, such as the test build in cargo's target/<profile>/deps.
+fun theLibraryIsThePackages() {
+    client(Transport.GRPC).close()
+    val file = com.sun.jna.NativeLibrary.getInstance("zitadel_passkey_ffi").file
+    val fromPackage = file != null &&
+        (file.path.contains(com.sun.jna.Platform.RESOURCE_PREFIX) || file.name.startsWith("jna"))
+    check(fromPackage) {
+        "the library was loaded from ${file?.path}, not from the package"
+    }
+}
+
 class BindingsTest {
+    @Test fun `the library is the package's`() {
+        theLibraryIsThePackages()
+    }
+
     @Test fun `wake threads stay attached`() {
         runBlocking { wakeThreadsStayAttached() }
     }
