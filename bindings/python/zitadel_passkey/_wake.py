@@ -16,13 +16,16 @@ cannot watch a file descriptor or ``uniffi_set_event_loop`` was used.
 
 import asyncio
 import os
+import threading
 import weakref
 
 _RECORD = 9  # the callback data (u64, little-endian), then the poll code (one byte)
 _READ_SIZE = _RECORD * 512  # a multiple of the record, so a read never splits one
 
-# Each event loop's channel, or None for a loop the generated driver serves.
+# Each event loop's channel, or None for a loop the generated driver serves. Loops on other
+# threads add theirs under the lock; a loop's own thread reads its entry without it.
 channels = weakref.WeakKeyDictionary()
+_adding = threading.Lock()
 
 
 class _Channel:
@@ -94,7 +97,8 @@ def install(ffi):
             channel = _Channel(ffi, loop)
         except (NotImplementedError, OSError, AttributeError, TypeError):
             channel = None  # e.g. a loop without add_reader: the generated driver serves it
-        channels[loop] = channel
+        with _adding:
+            channels[loop] = channel
         return channel
 
     async def rust_call_async(rust_future, ffi_poll, ffi_complete, ffi_free, lift, error):
