@@ -1,7 +1,8 @@
 //! `cargo xtask bindings [kotlin|swift|python]...`: builds `zitadel-passkey-ffi` with the
 //! size-optimised `release-small` profile, generates each language's sources from that
-//! unstripped library with the workspace's `uniffi-bindgen` (`bindings/bindgen/`), strips a copy (printing its size, at
-//! most 4 MiB for the host), and lays out one package per language under `target/bindings/`.
+//! unstripped library with the workspace's `uniffi-bindgen` (`bindings/bindgen/`), strips a copy
+//! (printing its size, at most 4 MiB for the host), and lays out one package per language under
+//! `target/bindings/`.
 
 use std::fmt;
 use std::path::Path;
@@ -146,7 +147,7 @@ const KOTLIN_KEEP_ATTACHED: &str = "    init {
 
 /// uniffi's Kotlin resumes a suspended call through a JNA callback on the library's thread, and
 /// JNA attaches that thread to the JVM before each callback and detaches it after, which makes a
-/// new `java.lang.Thread` for every wake-up (about 150 µs a call here, BENCHMARKS.md). uniffi has
+/// new `java.lang.Thread` for every wake-up (about 170 µs a call here, BENCHMARKS.md). uniffi has
 /// no hook for this, so the generated callback object gets an initializer that asks JNA to keep
 /// the threads calling it attached (as daemons; JNA detaches them when they end). Fails when a
 /// uniffi update changes the declaration, rather than silently dropping the fix.

@@ -32,7 +32,6 @@ class _Channel:
     """One event loop's pipe and the futures waiting on it."""
 
     def __init__(self, ffi, loop):
-        self._ffi = ffi
         self.index = ffi.python_wake_channel_open()
         self._fd = ffi.python_wake_channel_fd(self.index)
         self._waiting = {}
@@ -102,10 +101,9 @@ def install(ffi):
         return channel
 
     async def rust_call_async(rust_future, ffi_poll, ffi_complete, ffi_free, lift, error):
-        if ffi._UNIFFI_GLOBAL_EVENT_LOOP is not None:
-            return await generated(rust_future, ffi_poll, ffi_complete, ffi_free, lift, error)
-        loop = asyncio.get_running_loop()
-        channel = channel_of(loop)
+        # uniffi_set_event_loop names a loop for calls from threads that run none: its driver.
+        loop = None if ffi._UNIFFI_GLOBAL_EVENT_LOOP is not None else asyncio.get_running_loop()
+        channel = None if loop is None else channel_of(loop)
         if channel is None:
             return await generated(rust_future, ffi_poll, ffi_complete, ffi_free, lift, error)
         try:
