@@ -1,5 +1,5 @@
 //! The secrets sweep: 10,000 calls over the three transports, failures mixed in, every crate
-//! logging at TRACE (the SDK's, the mock's, hyper's, h2's, reqwest's, tonic's). Neither the
+//! logging at TRACE (the SDK's, the mock's, hyper's, h2's, tonic's). Neither the
 //! canary tokens nor any one-time code the mock made may appear in the logs, in any `Display`
 //! or `Debug` form of a link, an error or a client, in the mock's journal or admin views (but
 //! `/__mock/codes`, which exists to show them), or in the mock's `Debug`. A device sign-in with
@@ -51,13 +51,7 @@ struct Seen {
 }
 
 /// Log targets the sweep must have heard from, or it proves nothing about them.
-const SOURCES: [&str; 5] = [
-    "zitadel_passkey::",
-    "zitadel_passkey_mock",
-    "h2::",
-    "hyper",
-    "reqwest",
-];
+const SOURCES: [&str; 4] = ["zitadel_passkey::", "zitadel_passkey_mock", "h2::", "hyper"];
 /// A code-shaped word logged before the calls: the sweep must find it.
 const PROBE: &str = "ProbeCode123";
 /// A user-code-shaped word logged before the calls: the sweep must find it too.
@@ -107,7 +101,7 @@ impl Write for Sweep {
 fn no_token_or_code_in_logs_strings_journal_or_admin_views() -> Result<()> {
     let logs = Sweep::default();
     let writer = logs.clone();
-    // `try_init` also routes the `log` crate's records (reqwest's) into the subscriber.
+    // `try_init` also routes the `log` crate's records into the subscriber.
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())

@@ -1,6 +1,8 @@
 //! One call from start to end: the token, the deadline, each attempt, the retries and the
 //! refresh-once after `UNAUTHENTICATED`, in tracing spans.
 
+use std::any::Any;
+
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -12,19 +14,56 @@ use crate::stub::{BoxFuture, CallMetadata, Stub};
 type Attempt<Req, Resp> =
     for<'a> fn(&'a dyn Stub, Req, CallMetadata) -> BoxFuture<'a, Result<Resp, Error>>;
 
+/// A response with its type erased, so that the loop below is compiled once for every method
+/// rather than once per request and response type (about 5 KB each in the shipped library).
+type Answer = Box<dyn Any + Send>;
+
+/// One attempt with the request and response types erased.
+type ErasedAttempt<'r> =
+    dyn for<'a> Fn(&'a dyn Stub, CallMetadata) -> BoxFuture<'a, Result<Answer, Error>> + Sync + 'r;
+
 impl Client {
     /// Runs a call: token, deadline, attempts, retries.
-    pub(super) async fn call<Req: Clone, Resp>(
+    pub(super) async fn call<Req, Resp>(
         &self,
         method: &'static str,
         options: CallOptions,
         request: Req,
         attempt: Attempt<Req, Resp>,
-    ) -> Result<Resp, Error> {
+    ) -> Result<Resp, Error>
+    where
+        Req: Clone + Send + Sync,
+        Resp: Send + 'static,
+    {
+        let erased = erased(move |stub, metadata| {
+            let future = attempt(stub, request.clone(), metadata);
+            Box::pin(async move { Ok(Box::new(future.await?) as Answer) })
+        });
+        let answer = self.call_erased(method, options, &erased).await?;
+        match answer.downcast::<Resp>() {
+            Ok(response) => Ok(*response),
+            // Cannot happen: `erased` boxes a `Resp` and nothing else. Were it to, the server
+            // has answered, so the outcome is what the caller must treat as unknown.
+            Err(_) => Err(Error::with_kind(
+                ErrorKind::OutcomeUnknown,
+                Code::Internal,
+                "internal error: the answer had an unexpected type",
+            )
+            .with_transport(self.transport())),
+        }
+    }
+
+    /// [`call`](Self::call) with the types erased, in its tracing span.
+    async fn call_erased(
+        &self,
+        method: &'static str,
+        options: CallOptions,
+        attempt: &ErasedAttempt<'_>,
+    ) -> Result<Answer, Error> {
         let transport = self.transport();
         let span = tracing::info_span!("zitadel_passkey.call", method, %transport, outcome = tracing::field::Empty);
         let result = self
-            .run(method, options, request, attempt)
+            .run(method, options, attempt)
             .instrument(span.clone())
             .await
             .map_err(|e| e.with_transport(transport));
@@ -36,13 +75,12 @@ impl Client {
         result
     }
 
-    async fn run<Req: Clone, Resp>(
+    async fn run(
         &self,
         method: &'static str,
         options: CallOptions,
-        request: Req,
-        attempt: Attempt<Req, Resp>,
-    ) -> Result<Resp, Error> {
+        attempt: &ErasedAttempt<'_>,
+    ) -> Result<Answer, Error> {
         let inner = &*self.inner;
         let timeout = options.timeout.or(inner.timeout);
         // A deadline past what the clock can represent (say `Duration::MAX`) is no deadline.
@@ -74,7 +112,7 @@ impl Client {
                 timeout: remaining,
             };
             let span = tracing::debug_span!("attempt", number, outcome = tracing::field::Empty);
-            let result = match within(deadline, attempt(&*inner.stub, request.clone(), metadata))
+            let result = match within(deadline, attempt(&*inner.stub, metadata))
                 .instrument(span.clone())
                 .await
             {
@@ -124,6 +162,14 @@ impl Client {
             number += 1;
         }
     }
+}
+
+/// Gives a closure the higher-ranked type of [`ErasedAttempt`] (closures do not infer it).
+fn erased<F>(attempt: F) -> F
+where
+    F: for<'a> Fn(&'a dyn Stub, CallMetadata) -> BoxFuture<'a, Result<Answer, Error>>,
+{
+    attempt
 }
 
 /// Runs `future` until the deadline, if there is one.

@@ -1,22 +1,28 @@
-//! The flow's HTTP: form `POST`s and the discovery `GET` over reqwest (the client the REST
-//! transport uses too, so no second HTTP stack), answers read within a size cap and sorted into
-//! a value, an OAuth error, or a [`SignInError`] of the right kind.
+//! The flow's HTTP: form `POST`s and the discovery `GET` over the SDK's one hyper client (the
+//! stack every transport uses, so no second HTTP stack), answers read within a size cap and
+//! sorted into a value, an OAuth error, or a [`SignInError`] of the right kind.
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{SignInError, SignInErrorKind};
 use crate::transport::USER_AGENT;
+use crate::transport::http_stack::{self, ConnectTimedOut, Http, Protocol, ReadError, full_body};
 
 /// More than any OAuth answer needs; a bigger one is refused unread.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// The reqwest client of one flow.
+/// The HTTP client of one flow. Redirects are not followed (hyper follows none): a redirect
+/// would carry the form (device code, refresh token) to another URL.
 #[derive(Debug, Clone)]
 pub(super) struct OAuthHttp {
-    client: reqwest::Client,
+    client: Http,
+    /// The bound on each exchange, connecting and the whole answer included.
     timeout: Duration,
 }
 
@@ -33,21 +39,10 @@ impl OAuthHttp {
         tls: rustls::ClientConfig,
         timeout: Duration,
     ) -> Result<OAuthHttp, SignInError> {
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            // A redirect would carry the form (device code, refresh token) to another URL.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .user_agent(USER_AGENT)
-            .no_proxy()
-            .build()
-            .map_err(|e| {
-                SignInError::new(
-                    SignInErrorKind::Config,
-                    format!("building the HTTP client failed: {e}"),
-                )
-            })?;
-        Ok(OAuthHttp { client, timeout })
+        Ok(OAuthHttp {
+            client: http_stack::http_client(&tls, timeout, Protocol::Http1),
+            timeout,
+        })
     }
 
     /// `POST` a form and read the JSON answer.
@@ -78,12 +73,7 @@ impl OAuthHttp {
         &self,
         url: &url::Url,
     ) -> Result<Option<T>, SignInError> {
-        let request = self
-            .client
-            .get(url.clone())
-            .header(http::header::ACCEPT, "application/json")
-            .timeout(self.timeout);
-        let (status, body) = send(url, request).await?;
+        let (status, body) = self.send(url, http::Method::GET, None).await?;
         if status == http::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -98,44 +88,57 @@ impl OAuthHttp {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let request = self
-            .client
-            .post(url.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(body)
-            .timeout(self.timeout);
-        send(url, request).await
+        self.send(url, http::Method::POST, Some(body.into())).await
     }
-}
 
-async fn send(
-    url: &url::Url,
-    request: reqwest::RequestBuilder,
-) -> Result<(http::StatusCode, Vec<u8>), SignInError> {
-    let mut response = request.send().await.map_err(|e| transport_error(url, e))?;
-    let status = response.status();
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        return Err(too_big(url));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(url, e))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(too_big(url));
+    /// One exchange within the flow's timeout: the request, the status and the whole body.
+    async fn send(
+        &self,
+        url: &url::Url,
+        method: http::Method,
+        form: Option<Bytes>,
+    ) -> Result<(http::StatusCode, Vec<u8>), SignInError> {
+        let uri = http::Uri::try_from(url.as_str()).map_err(|e| {
+            SignInError::new(
+                SignInErrorKind::Config,
+                format!("{} is not a URL to send to: {e}", path(url)),
+            )
+        })?;
+        let has_form = form.is_some();
+        let mut request = http::Request::new(full_body(form.unwrap_or_default()));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        if has_form {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
         }
-        body.extend_from_slice(&chunk);
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| transport_error(url, e.into()))?;
+            let (head, body) = response.into_parts();
+            let body = http_stack::read_capped(body, MAX_ANSWER_BYTES)
+                .await
+                .map_err(|e| match e {
+                    ReadError::TooBig => too_big(url),
+                    ReadError::Failed(e) => transport_error(url, e.into()),
+                })?;
+            Ok((head.status, body))
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(url)))
     }
-    Ok((status, body))
 }
 
 fn parse<T: DeserializeOwned>(
@@ -173,19 +176,31 @@ fn error_answer(url: &url::Url, status: http::StatusCode, body: &[u8]) -> SignIn
     }
 }
 
-fn transport_error(url: &url::Url, e: reqwest::Error) -> SignInError {
-    let kind = if e.is_timeout() {
-        SignInErrorKind::Timeout
-    } else {
-        SignInErrorKind::Unreachable
-    };
-    let e = e.without_url();
-    let message = if kind == SignInErrorKind::Timeout {
-        format!("{} did not answer in time", path(url))
-    } else {
-        format!("cannot reach {}: {}", path(url), chain(&e))
-    };
-    SignInError::new(kind, message).with_source(e)
+fn transport_error(url: &url::Url, e: crate::error::BoxError) -> SignInError {
+    if is_in_chain::<ConnectTimedOut>(&*e) {
+        return timed_out(url).with_source(e);
+    }
+    let message = format!("cannot reach {}: {}", path(url), chain(&*e));
+    SignInError::new(SignInErrorKind::Unreachable, message).with_source(e)
+}
+
+/// Whether an error of type `E` is in the chain of `error`.
+fn is_in_chain<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<E>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+fn timed_out(url: &url::Url) -> SignInError {
+    SignInError::new(
+        SignInErrorKind::Timeout,
+        format!("{} did not answer in time", path(url)),
+    )
 }
 
 fn too_big(url: &url::Url) -> SignInError {
@@ -204,7 +219,7 @@ fn path(url: &url::Url) -> String {
     shown.to_string()
 }
 
-/// An error and its sources, `: `-separated (reqwest's own message is only the outermost).
+/// An error and its sources, `: `-separated (hyper's own message is only the outermost).
 fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

@@ -3,9 +3,10 @@
 //! allows access, and the app gets tokens for that person. [`DeviceTokenProvider`] then hands the
 //! access token to a [`Client`](crate::Client) and refreshes it.
 //!
-//! Written over the SDK's own reqwest client rather than with the `oauth2` crate: its current
-//! releases support only an older reqwest, and would add chrono, a second `rand` and a second
-//! `thiserror` to every app for three form `POST`s whose errors we map to [`SignInError`] anyway.
+//! Written over the SDK's own HTTP client (the hyper client of the transports) rather than with
+//! the `oauth2` crate: that would bring an HTTP client of its own (its current releases support
+//! only an older reqwest), chrono, a second `rand` and a second `thiserror` to every app for
+//! three form `POST`s whose errors we map to [`SignInError`] anyway.
 //!
 //! ```no_run
 //! use zitadel_passkey::{Client, DeviceAuthorization};

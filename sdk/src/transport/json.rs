@@ -1,8 +1,13 @@
-//! REST/JSON through ZITADEL's gateway (reqwest over HTTP/1.1, paths from the HTTP rule table).
+//! REST/JSON through ZITADEL's gateway (HTTP/1.1 on the shared hyper client, paths from the HTTP
+//! rule table).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use http::HeaderValue;
+use http::header::{ACCEPT, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
+
+use super::http_stack::{self, Http, Protocol, ReadError, full_body, reached};
 use super::status::{self, Reached, RpcStatus, Wire};
 use super::{MAX_RESPONSE_BYTES, Settings, USER_AGENT};
 use crate::error::Error;
@@ -15,33 +20,27 @@ use crate::proto::zitadel::auth::v1::{
 use crate::stub::{BoxFuture, CallMetadata, Stub};
 use crate::transport::Transport;
 
-/// The REST transport: one reqwest client (a keep-alive pool) shared by all calls.
+/// The REST transport: one hyper client (an HTTP/1.1 keep-alive pool) shared by all calls.
 #[derive(Debug, Clone)]
 pub(crate) struct JsonStub {
-    http: reqwest::Client,
+    http: Http,
     /// The endpoint without a trailing slash; rule paths start with `/`.
     base: String,
 }
 
 impl JsonStub {
     pub(crate) fn new(settings: &Settings) -> Result<JsonStub, Error> {
-        let mut tls = (*settings.tls).clone();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(USER_AGENT)
-            .http1_only()
-            .no_proxy()
-            .build()
-            .map_err(|e| Error::config(format!("building the HTTP client failed: {e}")))?;
+        let base = settings.endpoint.as_str().trim_end_matches('/').to_owned();
+        http::Uri::try_from(base.as_str())
+            .map_err(|e| Error::config(format!("invalid endpoint: {e}")))?;
         Ok(JsonStub {
-            http,
-            base: settings.endpoint.as_str().trim_end_matches('/').to_owned(),
+            http: http_stack::http_client(&settings.tls, settings.connect_timeout, Protocol::Http1),
+            base,
         })
     }
 
+    /// One call of `rule`: the request as JSON, the answer decoded. Generic only around
+    /// [`exchange`](Self::exchange), so each method adds its serde code and no more.
     async fn call<Req, Resp>(
         &self,
         rule: &HttpRule,
@@ -53,57 +52,86 @@ impl JsonStub {
         Req: Serialize,
         Resp: DeserializeOwned,
     {
+        let body = match rule.body {
+            Some(_) => Some(
+                serde_json::to_vec(request)
+                    .map_err(|e| Error::config(format!("encoding the request failed: {e}")))?,
+            ),
+            None => None,
+        };
+        decode(&self.exchange(rule, path_params, body, metadata).await?)
+    }
+
+    /// The HTTP exchange of one call, the same for every method: sends `body` (JSON) to the
+    /// rule's path and gives back the body of a JSON success.
+    async fn exchange(
+        &self,
+        rule: &HttpRule,
+        path_params: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        metadata: CallMetadata,
+    ) -> Result<Vec<u8>, Error> {
         let mut path = rule.path.to_owned();
         for (name, value) in path_params {
             let encoded = percent_encoding::utf8_percent_encode(value, SEGMENT).to_string();
             path = path.replace(&format!("{{{name}}}"), &encoded);
         }
-        let method = reqwest::Method::from_bytes(rule.verb.as_bytes())
+        let method = http::Method::from_bytes(rule.verb.as_bytes())
             .map_err(|_| Error::config(format!("bad HTTP verb {}", rule.verb)))?;
-        let mut builder = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header(http::header::ACCEPT, "application/json");
-        if rule.body.is_some() {
-            let body = serde_json::to_vec(request)
-                .map_err(|e| Error::config(format!("encoding the request failed: {e}")))?;
-            builder = builder
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body);
+        let uri = http::Uri::try_from(format!("{}{path}", self.base))
+            .map_err(|e| Error::config(format!("invalid request path: {e}")))?;
+        let has_body = body.is_some();
+        let mut request = http::Request::new(full_body(body.unwrap_or_default()));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        let json = HeaderValue::from_static("application/json");
+        headers.insert(ACCEPT, json.clone());
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        if has_body {
+            headers.insert(CONTENT_TYPE, json);
         }
         if let Some(authorization) = authorization(&metadata)? {
-            builder = builder.header(http::header::AUTHORIZATION, authorization);
+            headers.insert(AUTHORIZATION, authorization);
         }
         if let Some(org_id) = &metadata.org_id {
-            builder = builder.header("x-zitadel-orgid", org_id);
+            let value = HeaderValue::try_from(org_id.as_str()).map_err(|_| {
+                Error::config("the org ID contains characters not allowed in a header")
+            })?;
+            headers.insert("x-zitadel-orgid", value);
         }
         if let Some(language) = &metadata.accept_language {
-            builder = builder.header(http::header::ACCEPT_LANGUAGE, language);
+            let value = HeaderValue::try_from(language.as_str()).map_err(|_| {
+                Error::config("the language contains characters not allowed in a header")
+            })?;
+            headers.insert(ACCEPT_LANGUAGE, value);
         }
-        let request = builder.build().map_err(|e| {
-            Error::config(format!(
-                "invalid request (check org ID, language, token): {}",
-                e.without_url()
-            ))
-        })?;
 
-        let response = self.http.execute(request).await.map_err(send_error)?;
-        let http_status = response.status().as_u16();
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|error| status::connection(reached(&error), error))?;
+        let (head, body) = response.into_parts();
+        let http_status = head.status.as_u16();
         if !status::zitadel_sends(Wire::Rest, http_status, None) {
-            let body = read_capped(response).await?;
+            let body = read_capped(body).await?;
             return Err(status::answer(Wire::Rest, http_status, rpc_status(&body)));
         }
         // A success that is not the gateway's JSON is refused on its head, before its body is
         // read, as the gRPC transports refuse a wrong content type.
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
+        let content_type = head
+            .headers
+            .get(CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()))
             .unwrap_or_default();
         if !is_json(&content_type) {
             return Err(status::unexpected_content_type(&content_type));
         }
-        decode(&read_capped(response).await?)
+        read_capped(body).await
     }
 }
 
@@ -152,44 +180,14 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// A failure to send or to receive the head of the response.
-fn send_error(error: reqwest::Error) -> Error {
-    let error = error.without_url();
-    if error.is_redirect() {
-        // Redirects are not followed (the policy is none), so reqwest never says this; kept so
-        // that a change of policy cannot turn a redirect into a silent resend.
-        return status::protocol("an unexpected redirect").with_source(error);
-    }
-    // Connect covers DNS, TCP and TLS: no byte of the request left.
-    let reached = if error.is_connect() {
-        Reached::Nothing
-    } else {
-        Reached::MaybeServer
-    };
-    status::connection(reached, error)
-}
-
 /// Reads the body, failing as soon as it passes [`MAX_RESPONSE_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(status::too_big());
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(status::too_big());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => return Err(status::connection(Reached::MaybeServer, e.without_url())),
-        }
-    }
+async fn read_capped(body: hyper::body::Incoming) -> Result<Vec<u8>, Error> {
+    http_stack::read_capped(body, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(|error| match error {
+            ReadError::TooBig => status::too_big(),
+            ReadError::Failed(error) => status::connection(Reached::MaybeServer, error),
+        })
 }
 
 /// The `google.rpc.Status` of an error body, if the body is one (ZITADEL's gateway writes it;

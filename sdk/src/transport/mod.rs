@@ -10,6 +10,13 @@ use crate::Error;
 
 #[cfg(any(feature = "grpc", feature = "grpc-web"))]
 pub(crate) mod grpc;
+#[cfg(any(
+    feature = "grpc",
+    feature = "grpc-web",
+    feature = "json",
+    feature = "device-authorization"
+))]
+pub(crate) mod http_stack;
 #[cfg(feature = "json")]
 pub(crate) mod json;
 pub(crate) mod status;

@@ -10,12 +10,12 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use super::body::GuardBody;
-use super::connect::{Http, OutBody, reached};
 use super::frames::Mode;
 use super::slot::{GuardError, Slot};
 use super::trailers::read_status;
 use crate::error::BoxError;
 use crate::transport::USER_AGENT;
+use crate::transport::http_stack::{Http, OutBody, reached};
 use crate::transport::status::{self, Wire};
 
 #[derive(Debug, Clone)]

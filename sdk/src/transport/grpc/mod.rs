@@ -1,5 +1,8 @@
 //! gRPC (tonic over hyper's HTTP/2 client) and gRPC-web (tonic-web's client service over
-//! hyper's HTTP/1.1 client), both driven by the generated `AuthServiceClient`.
+//! hyper's HTTP/1.1 client), both through tonic's unary client with the method paths of the
+//! generated HTTP rule table. Each method encodes its request and decodes its answer with prost
+//! around one shared exchange of bytes (`GrpcStub::exchange`), so the whole stack below is
+//! compiled once, not once per method as the generated `AuthServiceClient` would have it.
 //!
 //! Between tonic and the network sit guards against a hostile or broken server, hand-written
 //! because the libraries leave gaps: tonic 0.14 can panic on a `grpc-status-details-bin` that is
@@ -9,7 +12,6 @@
 //!
 //! | file | job |
 //! |---|---|
-//! | `connect.rs` | the hyper client, the connect timeout, whether a failed exchange sent anything |
 //! | `head.rs` | [`HeadGuard`](head::HeadGuard): request headers of the wire, checks of the answer's head |
 //! | `body.rs` | [`GuardBody`](body::GuardBody): byte cap, frames, trailers, end-of-body checks |
 //! | `frames.rs` | following length-prefixed frames as bytes arrive |
@@ -19,22 +21,25 @@
 //! What each failure means is decided in [`super::status`].
 
 mod body;
-mod connect;
 mod frames;
 mod head;
 mod slot;
 mod trailers;
 
+use bytes::{Buf, BufMut, Bytes};
+use http::uri::PathAndQuery;
+use tonic::client::Grpc;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataValue;
 
-use self::connect::Http;
 use self::frames::Mode;
 use self::head::HeadGuard;
 use self::slot::Slot;
+use super::http_stack::{self, Http, Protocol};
 use super::status::{self, RpcStatus};
 use super::{MAX_RESPONSE_BYTES, Settings};
-use crate::error::Error;
-use crate::proto::zitadel::auth::v1::auth_service_client::AuthServiceClient;
+use crate::error::{BoxError, Error};
+use crate::proto::http_rules::{HttpRule, auth_service};
 use crate::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessRequest,
     ListMyPasswordlessResponse, RemoveMyPasswordlessRequest, RemoveMyPasswordlessResponse,
@@ -54,53 +59,132 @@ pub(crate) struct GrpcStub {
 
 impl GrpcStub {
     pub(crate) fn new(settings: &Settings, web: bool) -> Result<GrpcStub, Error> {
-        let mode = if web { Mode::GrpcWeb } else { Mode::Grpc };
+        let (mode, protocol) = match web {
+            false => (Mode::Grpc, Protocol::Http2),
+            true => (Mode::GrpcWeb, Protocol::Http1),
+        };
         let origin = http::Uri::try_from(settings.endpoint.as_str())
             .map_err(|e| Error::config(format!("invalid endpoint: {e}")))?;
         Ok(GrpcStub {
-            http: connect::http_client(settings, mode),
+            http: http_stack::http_client(&settings.tls, settings.connect_timeout, protocol),
             origin,
             mode,
         })
     }
 }
 
-/// One attempt of one method of the generated client, over the stub's wire: builds the
-/// guarded service stack for a fresh [`Slot`], calls, and reads the outcome.
-macro_rules! unary {
-    ($stub:expr, $method:ident, $message:expr, $metadata:expr) => {{
-        let stub: &GrpcStub = $stub;
-        Box::pin(async move {
-            let request = request($message, &$metadata)?;
-            let slot = Slot::default();
-            let head = HeadGuard::new(stub.http.clone(), stub.mode, slot.clone());
-            let result = match stub.mode {
-                Mode::Grpc => {
-                    AuthServiceClient::with_origin(head, stub.origin.clone())
-                        .max_decoding_message_size(MAX_RESPONSE_BYTES)
-                        .$method(request)
-                        .await
-                }
-                #[cfg(feature = "grpc-web")]
-                Mode::GrpcWeb => {
-                    let web = trailers::TrailerGuard::new(
-                        tonic_web::GrpcWebClientService::new(head),
-                        slot.clone(),
-                    );
-                    AuthServiceClient::with_origin(web, stub.origin.clone())
-                        .max_decoding_message_size(MAX_RESPONSE_BYTES)
-                        .$method(request)
-                        .await
-                }
-                #[cfg(not(feature = "grpc-web"))]
-                Mode::GrpcWeb => {
-                    let _ = (head, request);
-                    return Err(Error::config("the grpc-web transport is not compiled in"));
-                }
-            };
-            outcome(&slot, result)
-        })
-    }};
+impl GrpcStub {
+    /// One attempt of one method: the request encoded, the exchange, the answer decoded. Generic
+    /// only around [`exchange`](Self::exchange), so each method adds its prost code and no more.
+    async fn unary<Req, Resp>(
+        &self,
+        rule: &HttpRule,
+        message: Req,
+        metadata: CallMetadata,
+    ) -> Result<Resp, Error>
+    where
+        Req: prost::Message,
+        Resp: prost::Message + Default,
+    {
+        let answer = self
+            .exchange(rule.grpc_path, message.encode_to_vec().into(), &metadata)
+            .await?;
+        Resp::decode(answer).map_err(status::undecodable)
+    }
+
+    /// The exchange of one encoded message for one encoded answer over the stub's wire, the same
+    /// for every method: builds the guarded service stack for a fresh [`Slot`], calls through
+    /// tonic, and reads the outcome.
+    async fn exchange(
+        &self,
+        path: &'static str,
+        message: Bytes,
+        metadata: &CallMetadata,
+    ) -> Result<Bytes, Error> {
+        let request = request(message, metadata)?;
+        let path = PathAndQuery::from_static(path);
+        let slot = Slot::default();
+        let head = HeadGuard::new(self.http.clone(), self.mode, slot.clone());
+        let result = match self.mode {
+            Mode::Grpc => {
+                raw_unary(Grpc::with_origin(head, self.origin.clone()), request, path).await
+            }
+            #[cfg(feature = "grpc-web")]
+            Mode::GrpcWeb => {
+                let web = trailers::TrailerGuard::new(
+                    tonic_web::GrpcWebClientService::new(head),
+                    slot.clone(),
+                );
+                raw_unary(Grpc::with_origin(web, self.origin.clone()), request, path).await
+            }
+            #[cfg(not(feature = "grpc-web"))]
+            Mode::GrpcWeb => {
+                let _ = (head, request, path);
+                return Err(Error::config("the grpc-web transport is not compiled in"));
+            }
+        };
+        outcome(&slot, result)
+    }
+}
+
+/// One unary call through tonic's client, as the generated client makes it, with messages the
+/// stub encodes and decodes itself.
+async fn raw_unary<T>(
+    grpc: Grpc<T>,
+    request: tonic::Request<Bytes>,
+    path: PathAndQuery,
+) -> Result<tonic::Response<Bytes>, tonic::Status>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<BoxError>,
+    T::ResponseBody: http_body::Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+{
+    let mut grpc = grpc.max_decoding_message_size(MAX_RESPONSE_BYTES);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {}", e.into())))?;
+    grpc.unary(request, path, RawCodec).await
+}
+
+/// tonic's codec for messages already encoded: the bytes pass through. Hand-written because
+/// tonic ships none; it keeps tonic's client to one instantiation for all methods (one per
+/// message type cost about 10 KB each in the shipped library).
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
 }
 
 /// The tonic request with the call's metadata and deadline.
@@ -168,7 +252,7 @@ impl Stub for GrpcStub {
         request: AddMyPasswordlessLinkRequest,
         metadata: CallMetadata,
     ) -> BoxFuture<'_, Result<AddMyPasswordlessLinkResponse, Error>> {
-        unary!(self, add_my_passwordless_link, request, metadata)
+        Box::pin(self.unary(&auth_service::ADD_MY_PASSWORDLESS_LINK, request, metadata))
     }
 
     fn send_my_passwordless_link(
@@ -176,7 +260,7 @@ impl Stub for GrpcStub {
         request: SendMyPasswordlessLinkRequest,
         metadata: CallMetadata,
     ) -> BoxFuture<'_, Result<SendMyPasswordlessLinkResponse, Error>> {
-        unary!(self, send_my_passwordless_link, request, metadata)
+        Box::pin(self.unary(&auth_service::SEND_MY_PASSWORDLESS_LINK, request, metadata))
     }
 
     fn list_my_passwordless(
@@ -184,7 +268,7 @@ impl Stub for GrpcStub {
         request: ListMyPasswordlessRequest,
         metadata: CallMetadata,
     ) -> BoxFuture<'_, Result<ListMyPasswordlessResponse, Error>> {
-        unary!(self, list_my_passwordless, request, metadata)
+        Box::pin(self.unary(&auth_service::LIST_MY_PASSWORDLESS, request, metadata))
     }
 
     fn remove_my_passwordless(
@@ -192,6 +276,6 @@ impl Stub for GrpcStub {
         request: RemoveMyPasswordlessRequest,
         metadata: CallMetadata,
     ) -> BoxFuture<'_, Result<RemoveMyPasswordlessResponse, Error>> {
-        unary!(self, remove_my_passwordless, request, metadata)
+        Box::pin(self.unary(&auth_service::REMOVE_MY_PASSWORDLESS, request, metadata))
     }
 }

@@ -1,5 +1,11 @@
-//! The hyper client under the guards, the bound on connecting, and what a failed exchange of
-//! hyper or h2 says about whether the request left.
+//! The one HTTP client stack of every transport and of signing in: hyper-util's client over
+//! rustls, the bound on connecting, reading a capped body, and what a failed exchange of hyper or
+//! h2 says about whether the request left.
+//!
+//! REST and the sign-in flow use it directly rather than through reqwest: reqwest is the same
+//! hyper-util client with layers these few fixed requests do not need (URL parsing, redirect and
+//! proxy handling, its own body and error types), and a second copy of the client compiled for
+//! its types made the shipped library about 100 KB larger.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,32 +17,42 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::frames::Mode;
 use crate::error::BoxError;
-use crate::transport::Settings;
 use crate::transport::status::Reached;
 
 /// The request body the hyper client takes (tonic's and tonic-web's bodies fail with a
 /// `Status`; a concrete error type keeps the futures `Send` without higher-ranked trouble).
 pub(crate) type OutBody = UnsyncBoxBody<Bytes, tonic::Status>;
 
-/// The hyper client under the guards.
+/// The hyper client of every transport.
 pub(crate) type Http =
     HyperClient<ConnectTimeout<hyper_rustls::HttpsConnector<HttpConnector>>, OutBody>;
 
-/// One hyper client for the wire: HTTP/2 only (h2c with prior knowledge on `http://`, ALPN h2
-/// on `https://`) for gRPC, an HTTP/1.1 keep-alive pool for gRPC-web.
-pub(crate) fn http_client(settings: &Settings, mode: Mode) -> Http {
+/// Which HTTP a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// HTTP/2 only: h2c with prior knowledge on `http://`, ALPN `h2` on `https://` (gRPC).
+    Http2,
+    /// An HTTP/1.1 keep-alive pool, ALPN `http/1.1` (gRPC-web, REST, signing in).
+    Http1,
+}
+
+/// One hyper client for the wire, with rustls configured as `tls` (its ALPN is set here).
+pub(crate) fn http_client(
+    tls: &rustls::ClientConfig,
+    connect_timeout: Duration,
+    protocol: Protocol,
+) -> Http {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
-    tcp.set_connect_timeout(Some(settings.connect_timeout));
+    tcp.set_connect_timeout(Some(connect_timeout));
     let tls = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config((*settings.tls).clone())
+        .with_tls_config(tls.clone())
         .https_or_http();
-    let connector = match mode {
-        Mode::Grpc => tls.enable_http2().wrap_connector(tcp),
-        Mode::GrpcWeb => tls.enable_http1().wrap_connector(tcp),
+    let connector = match protocol {
+        Protocol::Http2 => tls.enable_http2().wrap_connector(tcp),
+        Protocol::Http1 => tls.enable_http1().wrap_connector(tcp),
     };
     let mut builder = HyperClient::builder(TokioExecutor::new());
     builder
@@ -46,13 +62,56 @@ pub(crate) fn http_client(settings: &Settings, mode: Mode) -> Http {
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90));
-    if mode == Mode::Grpc {
+    if protocol == Protocol::Http2 {
         builder
             .http2_only(true)
             .http2_keep_alive_interval(Duration::from_secs(30))
             .http2_keep_alive_timeout(Duration::from_secs(10));
     }
-    builder.build(ConnectTimeout::new(connector, settings.connect_timeout))
+    builder.build(ConnectTimeout::new(connector, connect_timeout))
+}
+
+/// A request with a complete body, as REST and the sign-in flow send them.
+#[cfg(any(feature = "json", feature = "device-authorization"))]
+pub(crate) fn full_body(bytes: impl Into<Bytes>) -> OutBody {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// Why a body could not be read whole.
+#[cfg(any(feature = "json", feature = "device-authorization"))]
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// It declared or reached more than the cap (the rest is left unread).
+    TooBig,
+    /// The connection failed mid-body.
+    Failed(hyper::Error),
+}
+
+/// Reads a body whole, failing as soon as it passes `cap` bytes (or declares more).
+#[cfg(any(feature = "json", feature = "device-authorization"))]
+pub(crate) async fn read_capped(
+    mut body: hyper::body::Incoming,
+    cap: usize,
+) -> Result<Vec<u8>, ReadError> {
+    use http_body::Body;
+    use http_body_util::BodyExt;
+    if body.size_hint().lower() > cap as u64 {
+        return Err(ReadError::TooBig);
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ReadError::Failed)?;
+        if let Some(data) = frame.data_ref() {
+            if bytes.len() + data.len() > cap {
+                return Err(ReadError::TooBig);
+            }
+            bytes.extend_from_slice(data);
+        }
+    }
+    Ok(bytes)
 }
 
 /// Bounds the whole connect, DNS, TCP and TLS handshake, where hyper's `HttpConnector` bounds
@@ -90,11 +149,23 @@ where
         Box::pin(async move {
             match tokio::time::timeout(timeout, future).await {
                 Ok(result) => result.map_err(Into::into),
-                Err(_) => Err(format!("connecting took longer than {timeout:?}").into()),
+                Err(_) => Err(ConnectTimedOut(timeout).into()),
             }
         })
     }
 }
+
+/// Connecting (DNS, TCP and TLS) took longer than the bound.
+#[derive(Debug)]
+pub(crate) struct ConnectTimedOut(Duration);
+
+impl std::fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "connecting took longer than {:?}", self.0)
+    }
+}
+
+impl std::error::Error for ConnectTimedOut {}
 
 /// How far a failed exchange got: nothing left only when hyper or h2 say so for certain.
 pub(crate) fn reached(error: &(dyn std::error::Error + 'static)) -> Reached {
