@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use http::HeaderValue;
-use http::header::{ACCEPT, ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE};
 
 use super::http_stack::{self, Http, Protocol, ReadError, full_body, reached};
 use super::status::{self, Reached, RpcStatus, Wire};
@@ -85,6 +85,7 @@ impl JsonStub {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
+        *headers = super::metadata_headers(&metadata)?;
         let json = HeaderValue::from_static("application/json");
         headers.insert(ACCEPT, json.clone());
         headers.insert(
@@ -93,21 +94,6 @@ impl JsonStub {
         );
         if has_body {
             headers.insert(CONTENT_TYPE, json);
-        }
-        if let Some(authorization) = authorization(&metadata)? {
-            headers.insert(AUTHORIZATION, authorization);
-        }
-        if let Some(org_id) = &metadata.org_id {
-            let value = HeaderValue::try_from(org_id.as_str()).map_err(|_| {
-                Error::config("the org ID contains characters not allowed in a header")
-            })?;
-            headers.insert("x-zitadel-orgid", value);
-        }
-        if let Some(language) = &metadata.accept_language {
-            let value = HeaderValue::try_from(language.as_str()).map_err(|_| {
-                Error::config("the language contains characters not allowed in a header")
-            })?;
-            headers.insert(ACCEPT_LANGUAGE, value);
         }
 
         let response = self
@@ -133,17 +119,6 @@ impl JsonStub {
         }
         read_capped(body).await
     }
-}
-
-/// The `authorization` header, marked sensitive (hidden from `Debug`, never indexed by HPACK).
-fn authorization(metadata: &CallMetadata) -> Result<Option<http::HeaderValue>, Error> {
-    let Some(authorization) = metadata.authorization() else {
-        return Ok(None);
-    };
-    let mut value = http::HeaderValue::try_from(authorization)
-        .map_err(|_| Error::config("the token contains characters not allowed in a header"))?;
-    value.set_sensitive(true);
-    Ok(Some(value))
 }
 
 /// Whether a content type is JSON, as the gateway sends it (`application/json`, maybe with
@@ -292,21 +267,5 @@ impl Stub for JsonStub {
             )
             .await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_authorization_header_is_sensitive() {
-        let value = authorization(&CallMetadata::with_token("s3cr3t"))
-            .unwrap()
-            .unwrap();
-        assert!(value.is_sensitive());
-        assert!(!format!("{value:?}").contains("s3cr3t"));
-        assert!(authorization(&CallMetadata::with_token("bad\ntoken")).is_err());
-        assert!(matches!(authorization(&CallMetadata::default()), Ok(None)));
     }
 }

@@ -90,6 +90,39 @@ impl FromStr for Transport {
     }
 }
 
+/// The headers of a call's metadata, the same on every transport: the token as `authorization`
+/// (marked sensitive: hidden from `Debug`, never indexed by HPACK), `x-zitadel-orgid` and
+/// `accept-language`. A value that cannot be a header is a configuration error, sent nowhere.
+#[cfg(any(feature = "grpc", feature = "grpc-web", feature = "json"))]
+pub(crate) fn metadata_headers(
+    metadata: &crate::stub::CallMetadata,
+) -> Result<http::HeaderMap, Error> {
+    use http::HeaderValue;
+    use http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, HeaderName};
+    // Named once: a name given as a `&str` is parsed again on every call.
+    static X_ZITADEL_ORGID: HeaderName = HeaderName::from_static("x-zitadel-orgid");
+
+    let mut headers = http::HeaderMap::new();
+    if let Some(authorization) = metadata.authorization() {
+        let mut value = HeaderValue::try_from(authorization)
+            .map_err(|_| Error::config("the token contains characters not allowed in a header"))?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    if let Some(org_id) = &metadata.org_id {
+        let value = HeaderValue::try_from(org_id.as_str())
+            .map_err(|_| Error::config("the org ID contains characters not allowed in a header"))?;
+        headers.insert(X_ZITADEL_ORGID.clone(), value);
+    }
+    if let Some(language) = &metadata.accept_language {
+        let value = HeaderValue::try_from(language.as_str()).map_err(|_| {
+            Error::config("the language contains characters not allowed in a header")
+        })?;
+        headers.insert(ACCEPT_LANGUAGE, value);
+    }
+    Ok(headers)
+}
+
 /// What a transport is built from.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -221,6 +254,22 @@ mod tests {
             assert!(error.starts_with("INVALID_ARGUMENT"), "{endpoint}: {error}");
             assert!(!error.contains("s3cr3t"), "{error}");
         }
+    }
+
+    #[cfg(any(feature = "grpc", feature = "grpc-web", feature = "json"))]
+    #[test]
+    fn the_authorization_header_is_sensitive() {
+        use crate::stub::CallMetadata;
+        let headers = metadata_headers(&CallMetadata::with_token("s3cr3t")).unwrap();
+        let value = &headers[http::header::AUTHORIZATION];
+        assert!(value.is_sensitive());
+        assert!(!format!("{headers:?}").contains("s3cr3t"));
+        assert!(metadata_headers(&CallMetadata::with_token("bad\ntoken")).is_err());
+        assert!(
+            metadata_headers(&CallMetadata::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::transport::USER_AGENT;
 use crate::transport::http_stack::{Http, OutBody, reached};
 use crate::transport::status::{self, Wire};
 
+/// Named once: a name given as a `&str` is parsed again on every call.
+static X_GRPC_WEB: http::HeaderName = http::HeaderName::from_static("x-grpc-web");
+
 #[derive(Debug, Clone)]
 pub(crate) struct HeadGuard {
     inner: Http,
@@ -57,7 +60,7 @@ where
             let content_type = HeaderValue::from_static("application/grpc-web+proto");
             headers.insert(http::header::CONTENT_TYPE, content_type.clone());
             headers.insert(http::header::ACCEPT, content_type);
-            headers.insert("x-grpc-web", HeaderValue::from_static("1"));
+            headers.insert(X_GRPC_WEB.clone(), HeaderValue::from_static("1"));
             headers.remove(http::header::TE);
         }
         let (mode, slot) = (self.mode, self.slot.clone());

@@ -30,7 +30,7 @@ use bytes::{Buf, BufMut, Bytes};
 use http::uri::PathAndQuery;
 use tonic::client::Grpc;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::metadata::MetadataValue;
+use tonic::metadata::MetadataMap;
 
 use self::frames::Mode;
 use self::head::HeadGuard;
@@ -46,7 +46,7 @@ use crate::proto::zitadel::auth::v1::{
     SendMyPasswordlessLinkRequest, SendMyPasswordlessLinkResponse,
 };
 use crate::stub::{BoxFuture, CallMetadata, Stub};
-use crate::transport::Transport;
+use crate::transport::{self, Transport};
 
 /// The gRPC or gRPC-web transport: one hyper client (one HTTP/2 connection, or an HTTP/1.1
 /// keep-alive pool) shared by all calls.
@@ -190,24 +190,7 @@ impl Decoder for RawCodec {
 /// The tonic request with the call's metadata and deadline.
 fn request<T>(message: T, metadata: &CallMetadata) -> Result<tonic::Request<T>, Error> {
     let mut request = tonic::Request::new(message);
-    let headers = request.metadata_mut();
-    if let Some(authorization) = metadata.authorization() {
-        let mut value = MetadataValue::try_from(authorization)
-            .map_err(|_| Error::config("the token contains characters not allowed in a header"))?;
-        value.set_sensitive(true);
-        headers.insert("authorization", value);
-    }
-    if let Some(org_id) = &metadata.org_id {
-        let value = MetadataValue::try_from(org_id.as_str())
-            .map_err(|_| Error::config("the org ID contains characters not allowed in a header"))?;
-        headers.insert("x-zitadel-orgid", value);
-    }
-    if let Some(language) = &metadata.accept_language {
-        let value = MetadataValue::try_from(language.as_str()).map_err(|_| {
-            Error::config("the language contains characters not allowed in a header")
-        })?;
-        headers.insert("accept-language", value);
-    }
+    *request.metadata_mut() = MetadataMap::from_headers(transport::metadata_headers(metadata)?);
     if let Some(timeout) = metadata.timeout {
         request.set_timeout(timeout);
     }

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use base64::Engine as _;
+use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue, Request, Response};
 
 use super::body::{GuardBody, InnerErrors};
@@ -13,21 +14,22 @@ use super::slot::Slot;
 use crate::error::{BoxError, Error};
 use crate::transport::status;
 
-const STATUS: &str = "grpc-status";
-const DETAILS: &str = "grpc-status-details-bin";
+// Named once: a name given as a `&str` is parsed again on every lookup.
+static STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
 
 /// Reads `grpc-status` into the slot and takes `grpc-status-details-bin` out of the map, so
 /// tonic never parses it (tonic 0.14 can panic on details that are not base64). Returns the
 /// code, if a status was there.
 pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<Option<i32>, Error> {
-    if let Some(details) = headers.remove(DETAILS) {
+    if let Some(details) = headers.remove(&DETAILS) {
         let detail = decode_details(&details).and_then(|bytes| detail_from_status_bytes(&bytes));
         if detail.is_none() {
             tracing::debug!("ignoring a grpc-status-details-bin without a readable ErrorDetail");
         }
         slot.set_detail(detail);
     }
-    let Some(value) = headers.get(STATUS) else {
+    let Some(value) = headers.get(&STATUS) else {
         return Ok(None);
     };
     let code = value
@@ -130,7 +132,7 @@ mod tests {
     #[test]
     fn a_non_numeric_status_breaks_the_protocol() {
         let mut headers = HeaderMap::new();
-        headers.insert(STATUS, HeaderValue::from_static("sixteen"));
+        headers.insert(STATUS.clone(), HeaderValue::from_static("sixteen"));
         let error = read_status(&Slot::default(), &mut headers).unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::Malformed);
     }
