@@ -97,6 +97,7 @@ mod error;
 mod fault;
 mod grpc;
 mod journal;
+mod link_json;
 pub mod login;
 pub mod oauth;
 mod outbox;

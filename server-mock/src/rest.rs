@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use zitadel_passkey::Code;
 use zitadel_passkey::proto::http_rules::{ALL, HttpRule, auth_service};
 use zitadel_passkey::proto::zitadel::auth::v1::{
-    AddMyPasswordlessLinkRequest, ListMyPasswordlessRequest, RemoveMyPasswordlessRequest,
-    SendMyPasswordlessLinkRequest,
+    AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessRequest,
+    RemoveMyPasswordlessRequest, SendMyPasswordlessLinkRequest,
 };
 
 use crate::behaviour::{CallInfo, Caller, ORG_HEADER, Outcome};
@@ -127,20 +127,30 @@ fn decode<T: DeserializeOwned + Default>(rule: &HttpRule, body: &[u8]) -> Result
 }
 
 fn json<T: Serialize>(message: &T) -> Response {
-    // Sized for a link answer, so that encoding it does not grow the buffer several times.
-    let mut body = Vec::with_capacity(256);
-    match serde_json::to_writer(&mut body, message) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+    match serde_json::to_vec(message) {
+        Ok(body) => json_answer(body),
         Err(_) => MockError::fixed(Code::Internal, None, "failed to encode the response")
             .to_rest_response(),
     }
+}
+
+/// A link answer: written directly where it can be (see `link_json`), through serde otherwise.
+fn link_json(answer: &AddMyPasswordlessLinkResponse) -> Response {
+    match crate::link_json::link_answer(answer) {
+        Some(body) => json_answer(body),
+        None => json(answer),
+    }
+}
+
+fn json_answer(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// One REST call: read and decode the body, run the behaviour, answer JSON.
@@ -202,7 +212,7 @@ fn dispatch(
         decode::<AddMyPasswordlessLinkRequest>(rule, body)?;
         shared
             .add_my_passwordless_link(info, caller)
-            .map(|r| json(&r))
+            .map(|r| link_json(&r))
     } else if rule.grpc_path == auth_service::SEND_MY_PASSWORDLESS_LINK.grpc_path {
         decode::<SendMyPasswordlessLinkRequest>(rule, body)?;
         shared
