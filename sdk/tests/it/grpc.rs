@@ -374,6 +374,23 @@ async fn the_deadline_ends_the_call_when_the_server_hangs_or_drips() {
     }
 }
 
+/// A timeout longer than `grpc-timeout` can say (tonic's own writer panics there) is sent as the
+/// longest one there is.
+#[tokio::test]
+async fn a_timeout_of_millennia_is_sent_as_the_longest_there_is() {
+    let fake = H2Fake::always(ok_steps(&link_response())).await;
+    let twenty_thousand_years = Duration::from_secs(20_000 * 365 * 86_400);
+    client(&fake.url())
+        .add_passkey_link_with(zitadel_passkey::CallOptions::new().timeout(twenty_thousand_years))
+        .await
+        .unwrap();
+    let sent = fake.requests()[0].headers.get("grpc-timeout").cloned();
+    assert_eq!(
+        sent.as_ref().and_then(|v| v.to_str().ok()),
+        Some("99999999H")
+    );
+}
+
 #[tokio::test]
 async fn a_reset_after_sending_is_never_retried() {
     let sleep = RecordingSleep::default();

@@ -189,12 +189,52 @@ impl Decoder for RawCodec {
 
 /// The tonic request with the call's metadata and deadline.
 fn request<T>(message: T, metadata: &CallMetadata) -> Result<tonic::Request<T>, Error> {
-    let mut request = tonic::Request::new(message);
-    *request.metadata_mut() = MetadataMap::from_headers(transport::metadata_headers(metadata)?);
+    let mut headers = transport::metadata_headers(metadata)?;
     if let Some(timeout) = metadata.timeout {
-        request.set_timeout(timeout);
+        headers.insert(GRPC_TIMEOUT.clone(), grpc_timeout(timeout));
     }
+    let mut request = tonic::Request::new(message);
+    *request.metadata_mut() = MetadataMap::from_headers(headers);
     Ok(request)
+}
+
+static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
+/// `grpc-timeout` as tonic's `Request::set_timeout` writes it: the finest unit whose value fits
+/// the protocol's eight digits. Written here because tonic's goes through `format!` (a tenth of
+/// the SDK's own work on a call) and panics past 11,400 years, where this sends the largest value
+/// there is.
+fn grpc_timeout(timeout: std::time::Duration) -> http::HeaderValue {
+    const MAX: u128 = 99_999_999;
+    const UNITS: [(u128, u8); 6] = [
+        (1, b'n'),
+        (1_000, b'u'),
+        (1_000_000, b'm'),
+        (1_000_000_000, b'S'),
+        (60_000_000_000, b'M'),
+        (3_600_000_000_000, b'H'),
+    ];
+    let nanos = timeout.as_nanos();
+    let (value, unit) = UNITS
+        .iter()
+        .map(|&(nanos_per_unit, unit)| (nanos / nanos_per_unit, unit))
+        .find(|&(value, _)| value <= MAX)
+        .unwrap_or((MAX, b'H'));
+    // At most eight digits and a unit letter.
+    let mut text = [0u8; 9];
+    let mut start = text.len() - 1;
+    text[start] = unit;
+    let mut rest = value;
+    loop {
+        start -= 1;
+        text[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    http::HeaderValue::from_bytes(&text[start..])
+        .unwrap_or(http::HeaderValue::from_static("99999999H"))
 }
 
 /// The result of a tonic call: what a guard recorded wins, then the server's own status; any
@@ -260,5 +300,53 @@ impl Stub for GrpcStub {
         metadata: CallMetadata,
     ) -> BoxFuture<'_, Result<RemoveMyPasswordlessResponse, Error>> {
         Box::pin(self.unary(&auth_service::REMOVE_MY_PASSWORDLESS, request, metadata))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::grpc_timeout;
+
+    /// The same text as tonic's `set_timeout`, at every unit's edges.
+    #[test]
+    fn grpc_timeout_is_written_as_tonic_writes_it() {
+        let mut durations = vec![Duration::ZERO, Duration::from_nanos(1)];
+        for nanos_per_unit in [1u64, 1_000, 1_000_000, 1_000_000_000, 60_000_000_000] {
+            for value in [99_999_999u64, 100_000_000, 123_456_789] {
+                let nanos = u128::from(value) * u128::from(nanos_per_unit);
+                let duration = Duration::new(
+                    u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX),
+                    (nanos % 1_000_000_000) as u32,
+                );
+                durations.extend([duration, duration + Duration::from_nanos(1)]);
+            }
+        }
+        durations.extend([
+            Duration::from_millis(1_500),
+            Duration::from_secs(30 * 86_400),
+        ]);
+        for duration in durations {
+            let mut request = tonic::Request::new(());
+            request.set_timeout(duration);
+            let tonic = request.metadata().get("grpc-timeout").cloned();
+            let ours = grpc_timeout(duration);
+            assert_eq!(
+                Some(ours.to_str().unwrap_or_default()),
+                tonic.as_ref().and_then(|v| v.to_str().ok()),
+                "{duration:?}"
+            );
+        }
+    }
+
+    /// tonic panics on these; the SDK sends the largest timeout there is.
+    #[test]
+    fn a_timeout_of_millennia_is_the_largest_there_is() {
+        assert_eq!(
+            grpc_timeout(Duration::from_secs(400_000_000_000)),
+            "99999999H"
+        );
+        assert_eq!(grpc_timeout(Duration::MAX), "99999999H");
     }
 }
