@@ -29,7 +29,8 @@ pub enum Variant {
     /// Our SDK (`zitadel_passkey::Client`).
     Sdk,
     /// The same stack without the SDK: tonic's `Channel` with the generated client (gRPC),
-    /// tonic-web's client layer over hyper (gRPC-web), reqwest with serde (REST).
+    /// tonic-web's client layer over hyper (gRPC-web), reqwest with serde (REST; the SDK uses
+    /// hyper-util's client directly).
     Bare,
     /// The community `zitadel` crate (gRPC only).
     Peer,
