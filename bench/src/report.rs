@@ -487,7 +487,7 @@ impl Report {
             after_first as f64,
         ));
         // "No growth": 10% is twice the wander of RSS between rounds (see `run::MEMORY_ROUNDS`),
-        // and what a leak of 12 bytes a call over the rounds after the first would pass.
+        // and what a leak of 12 bytes a call over the rounds after the first would exceed.
         self.push(
             Row::new(
                 "mock memory",
