@@ -457,7 +457,5 @@ async fn memory(
     Ok(())
 }
 
-/// Rounds of calls for the memory rows. Once the mock's bounded stores are full (after the first
-/// round), its RSS wanders by about 5% from round to round with no trend (eight rounds of
-/// 100,000: 31.9 to 37.2 MiB), so growth is judged from the first round to the last of four.
+/// Rounds of calls for the memory rows (see `Report::memory` for how growth is judged).
 const MEMORY_ROUNDS: usize = 4;

@@ -5,14 +5,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::HeaderValue;
-use http::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::{SignInError, SignInErrorKind};
-use crate::transport::USER_AGENT;
-use crate::transport::http_stack::{self, ConnectTimedOut, Http, Protocol, ReadError, full_body};
+use crate::transport::http_stack::{self, ConnectTimedOut, Http, Protocol, ReadError};
+use crate::transport::status::chain;
 
 /// More than any OAuth answer needs; a bigger one is refused unread.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -35,14 +33,11 @@ struct ErrorAnswer {
 }
 
 impl OAuthHttp {
-    pub(super) fn new(
-        tls: rustls::ClientConfig,
-        timeout: Duration,
-    ) -> Result<OAuthHttp, SignInError> {
-        Ok(OAuthHttp {
-            client: http_stack::http_client(&tls, timeout, Protocol::Http1),
+    pub(super) fn new(tls: &rustls::ClientConfig, timeout: Duration) -> OAuthHttp {
+        OAuthHttp {
+            client: http_stack::http_client(tls, timeout, Protocol::Http1),
             timeout,
-        })
+        }
     }
 
     /// `POST` a form and read the JSON answer.
@@ -104,22 +99,8 @@ impl OAuthHttp {
                 format!("{} is not a URL to send to: {e}", path(url)),
             )
         })?;
-        let has_form = form.is_some();
-        let mut request = http::Request::new(full_body(form.unwrap_or_default()));
-        *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            http::header::USER_AGENT,
-            HeaderValue::from_static(USER_AGENT),
-        );
-        if has_form {
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            );
-        }
+        let form = form.map(|form| (form, "application/x-www-form-urlencoded"));
+        let request = http_stack::json_request(method, uri, form);
         let exchange = async {
             let response = self
                 .client
@@ -217,16 +198,4 @@ fn path(url: &url::Url) -> String {
     shown.set_query(None);
     shown.set_fragment(None);
     shown.to_string()
-}
-
-/// An error and its sources, `: `-separated (hyper's own message is only the outermost).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }

@@ -194,7 +194,7 @@ impl DeviceAuthorizationBuilder {
         }
         let tls = crate::transport::tls_config(self.roots)
             .map_err(|e| SignInError::new(SignInErrorKind::Config, e.message()))?;
-        let http = OAuthHttp::new((*tls).clone(), self.timeout)?;
+        let http = OAuthHttp::new(&tls, self.timeout);
         Ok(DeviceAuthorization {
             flow: Arc::new(Flow {
                 http,

@@ -32,12 +32,13 @@ pub(crate) type Http =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
     /// HTTP/2 only: h2c with prior knowledge on `http://`, ALPN `h2` on `https://` (gRPC).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     Http2,
     /// An HTTP/1.1 keep-alive pool, ALPN `http/1.1` (gRPC-web, REST, signing in).
     Http1,
 }
 
-/// One hyper client for the wire, with rustls configured as `tls` (its ALPN is set here).
+/// One hyper client for the wire, with rustls configured as `tls` and the ALPN of `protocol`.
 pub(crate) fn http_client(
     tls: &rustls::ClientConfig,
     connect_timeout: Duration,
@@ -47,13 +48,15 @@ pub(crate) fn http_client(
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(Some(connect_timeout));
-    let tls = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls.clone())
-        .https_or_http();
-    let connector = match protocol {
-        Protocol::Http2 => tls.enable_http2().wrap_connector(tcp),
-        Protocol::Http1 => tls.enable_http1().wrap_connector(tcp),
+    // ALPN set here rather than by hyper-rustls's builder, which offers none for HTTP/1.1 only
+    // (a server or load balancer may route by it) and panics on a config that has one.
+    let mut tls = tls.clone();
+    tls.alpn_protocols = match protocol {
+        Protocol::Http2 => vec![b"h2".to_vec()],
+        Protocol::Http1 => vec![b"http/1.1".to_vec()],
     };
+    // `https_or_http`: plain `http://` too (refused earlier unless it is loopback or allowed).
+    let connector = hyper_rustls::HttpsConnector::from((tcp, tls));
     let mut builder = HyperClient::builder(TokioExecutor::new());
     builder
         // Headers and trailers are buffered too: keep them far below the body cap.
@@ -71,13 +74,45 @@ pub(crate) fn http_client(
     builder.build(ConnectTimeout::new(connector, connect_timeout))
 }
 
-/// A request with a complete body, as REST and the sign-in flow send them.
+/// A request that asks for JSON, as REST and the sign-in flow send them: `accept`, the SDK's
+/// `user-agent`, and the complete `body` with its content type. A `POST` without a body says
+/// `content-length: 0` (RFC 9110 §8.6: some proxies refuse a `POST` without a length).
 #[cfg(any(feature = "json", feature = "device-authorization"))]
-pub(crate) fn full_body(bytes: impl Into<Bytes>) -> OutBody {
+pub(crate) fn json_request(
+    method: http::Method,
+    uri: http::Uri,
+    body: Option<(Bytes, &'static str)>,
+) -> http::Request<OutBody> {
+    use http::HeaderValue;
+    use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
     use http_body_util::BodyExt;
-    http_body_util::Full::new(bytes.into())
+
+    let (bytes, content_type) = match body {
+        Some((bytes, content_type)) => (bytes, Some(content_type)),
+        None => (Bytes::new(), None),
+    };
+    let body = http_body_util::Full::new(bytes)
         .map_err(|never| match never {})
-        .boxed_unsync()
+        .boxed_unsync();
+    let mut request = http::Request::new(body);
+    let headers = request.headers_mut();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(crate::transport::USER_AGENT),
+    );
+    match content_type {
+        Some(content_type) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        None if method == http::Method::POST => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        None => {}
+    }
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    request
 }
 
 /// Why a body could not be read whole.

@@ -4,12 +4,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use http::HeaderValue;
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 
-use super::http_stack::{self, Http, Protocol, ReadError, full_body, reached};
+use super::http_stack::{self, Http, Protocol, ReadError, reached};
 use super::status::{self, Reached, RpcStatus, Wire};
-use super::{MAX_RESPONSE_BYTES, Settings, USER_AGENT};
+use super::{MAX_RESPONSE_BYTES, Settings};
 use crate::error::Error;
 use crate::proto::http_rules::{HttpRule, auth_service};
 use crate::proto::zitadel::auth::v1::{
@@ -71,30 +70,15 @@ impl JsonStub {
         body: Option<Vec<u8>>,
         metadata: CallMetadata,
     ) -> Result<Vec<u8>, Error> {
-        let mut path = rule.path.to_owned();
-        for (name, value) in path_params {
-            let encoded = percent_encoding::utf8_percent_encode(value, SEGMENT).to_string();
-            path = path.replace(&format!("{{{name}}}"), &encoded);
-        }
         let method = http::Method::from_bytes(rule.verb.as_bytes())
             .map_err(|_| Error::config(format!("bad HTTP verb {}", rule.verb)))?;
-        let uri = http::Uri::try_from(format!("{}{path}", self.base))
+        let uri = http::Uri::try_from(format!("{}{}", self.base, path(rule, path_params)))
             .map_err(|e| Error::config(format!("invalid request path: {e}")))?;
-        let has_body = body.is_some();
-        let mut request = http::Request::new(full_body(body.unwrap_or_default()));
-        *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        *headers = super::metadata_headers(&metadata)?;
-        let json = HeaderValue::from_static("application/json");
-        headers.insert(ACCEPT, json.clone());
-        headers.insert(
-            http::header::USER_AGENT,
-            HeaderValue::from_static(USER_AGENT),
-        );
-        if has_body {
-            headers.insert(CONTENT_TYPE, json);
-        }
+        let body = body.map(|bytes| (bytes.into(), "application/json"));
+        let mut request = http_stack::json_request(method, uri, body);
+        request
+            .headers_mut()
+            .extend(super::metadata_headers(&metadata)?);
 
         let response = self
             .http
@@ -146,6 +130,22 @@ fn decode<Resp: DeserializeOwned>(body: &[u8]) -> Result<Resp, Error> {
             _ => status::undecodable(error),
         }
     })
+}
+
+/// The rule's path with its `{field}` segments filled in, each value one escaped segment. A
+/// value of `.` or `..` is escaped whole: sent as is, it would name the directory or its parent
+/// (a client or proxy that normalises the path would send the request elsewhere).
+fn path(rule: &HttpRule, params: &[(&str, &str)]) -> String {
+    let mut path = rule.path.to_owned();
+    for (name, value) in params {
+        let segment = match *value {
+            "." => "%2E".to_owned(),
+            ".." => "%2E%2E".to_owned(),
+            value => percent_encoding::utf8_percent_encode(value, SEGMENT).to_string(),
+        };
+        path = path.replace(&format!("{{{name}}}"), &segment);
+    }
+    path
 }
 
 /// Characters to escape in one path segment.
@@ -267,5 +267,21 @@ impl Stub for JsonStub {
             )
             .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_value_is_one_segment() {
+        let rule = &auth_service::REMOVE_MY_PASSWORDLESS;
+        let path_of = |id: &str| path(rule, &[("token_id", id)]);
+        assert_eq!(path_of("123"), "/auth/v1/users/me/passwordless/123");
+        assert_eq!(path_of("a/b c"), "/auth/v1/users/me/passwordless/a%2Fb%20c");
+        assert_eq!(path_of("."), "/auth/v1/users/me/passwordless/%2E");
+        assert_eq!(path_of(".."), "/auth/v1/users/me/passwordless/%2E%2E");
+        assert_eq!(path_of("a.b"), "/auth/v1/users/me/passwordless/a.b");
     }
 }

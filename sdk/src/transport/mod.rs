@@ -198,7 +198,7 @@ fn root_store() -> Result<rustls::RootCertStore, Error> {
 }
 
 /// rustls with ring, the roots of the enabled features and `extra_roots` (DER, e.g. a private
-/// CA); ALPN is set per transport.
+/// CA); ALPN is set by `http_stack::http_client` for the HTTP a transport speaks.
 pub(crate) fn tls_config(extra_roots: Vec<Vec<u8>>) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut roots = root_store()?;
     for der in extra_roots {

@@ -73,8 +73,10 @@ async fn add_link_posts_json_to_the_gateway_path() {
 #[tokio::test]
 async fn list_send_and_remove_use_their_rules() {
     let server = MockServer::start().await;
+    // The search has no body: a POST without one says so (`content-length: 0`).
     Mock::given(method("POST"))
         .and(path("/auth/v1/users/me/passwordless/_search"))
+        .and(header("content-length", "0"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "result": [{"id": "1", "state": "AUTH_FACTOR_STATE_READY", "name": "laptop"}]
         })))
