@@ -238,30 +238,39 @@ fn plain_link_query(link: &str) -> Option<&str> {
 /// none with `xn--`. Anything else goes to `url`, which refuses, say, `256.0.0.1` or `a.08` (the
 /// WHATWG rules read a last label of digits as an IPv4 number) and invalid punycode.
 fn is_plain_host(host: &str) -> bool {
-    let labels = || host.split('.');
-    let ipv4_number = |label: &str| {
-        !label.is_empty()
-            && label.len() <= 3
-            && label.bytes().all(|b| b.is_ascii_digit())
-            && (label == "0" || !label.starts_with('0'))
-            && label.parse::<u8>().is_ok()
-    };
-    if labels().count() == 4 && labels().all(ipv4_number) {
-        return true;
+    // One pass over the bytes: `str::split` and `parse` cost several times more here.
+    let (mut labels, mut all_ipv4, mut last_starts_with_letter) = (0, true, false);
+    for label in host.as_bytes().split(|&b| b == b'.') {
+        let Some(&first) = label.first() else {
+            return false;
+        };
+        let punycode = label
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"xn--"));
+        if punycode
+            || !label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return false;
+        }
+        labels += 1;
+        all_ipv4 &= is_ipv4_number(label);
+        last_starts_with_letter = first.is_ascii_alphabetic();
     }
-    let domain_label = |label: &str| {
-        !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label
-                .get(..4)
-                .is_some_and(|start| start.eq_ignore_ascii_case("xn--"))
-    };
-    labels().all(domain_label)
-        && labels()
-            .next_back()
-            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_alphabetic()))
+    (labels == 4 && all_ipv4) || last_starts_with_letter
+}
+
+/// One number of a dotted-quad IPv4 address as `url` reads it unchanged: 0 to 255 in decimal,
+/// without a leading zero (which would make it octal).
+fn is_ipv4_number(label: &[u8]) -> bool {
+    matches!(label.len(), 1..=3)
+        && label.iter().all(u8::is_ascii_digit)
+        && (label.len() == 1 || label[0] != b'0')
+        && label
+            .iter()
+            .fold(0u16, |number, &digit| number * 10 + u16::from(digit - b'0'))
+            <= 255
 }
 
 /// The index of the first `byte` in `text`, or its length. `memchr` here and in

@@ -100,7 +100,7 @@ impl OAuthHttp {
             )
         })?;
         let form = form.map(|form| (form, "application/x-www-form-urlencoded"));
-        let request = http_stack::json_request(method, uri, form);
+        let request = http_stack::json_request(method, uri, form, http::HeaderMap::new());
         let exchange = async {
             let response = self
                 .client

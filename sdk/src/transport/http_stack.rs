@@ -74,14 +74,15 @@ pub(crate) fn http_client(
     builder.build(ConnectTimeout::new(connector, connect_timeout))
 }
 
-/// A request that asks for JSON, as REST and the sign-in flow send them: `accept`, the SDK's
-/// `user-agent`, and the complete `body` with its content type. A `POST` without a body says
+/// A request that asks for JSON, as REST and the sign-in flow send them: `headers`, then
+/// `accept`, the SDK's `user-agent`, and the complete `body` with its content type. A `POST` without a body says
 /// `content-length: 0` (RFC 9110 §8.6: some proxies refuse a `POST` without a length).
 #[cfg(any(feature = "json", feature = "device-authorization"))]
 pub(crate) fn json_request(
     method: http::Method,
     uri: http::Uri,
     body: Option<(Bytes, &'static str)>,
+    headers: http::HeaderMap,
 ) -> http::Request<OutBody> {
     use http::HeaderValue;
     use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
@@ -95,6 +96,7 @@ pub(crate) fn json_request(
         .map_err(|never| match never {})
         .boxed_unsync();
     let mut request = http::Request::new(body);
+    *request.headers_mut() = headers;
     let headers = request.headers_mut();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(

@@ -75,10 +75,8 @@ impl JsonStub {
         let uri = http::Uri::try_from(format!("{}{}", self.base, path(rule, path_params)))
             .map_err(|e| Error::config(format!("invalid request path: {e}")))?;
         let body = body.map(|bytes| (bytes.into(), "application/json"));
-        let mut request = http_stack::json_request(method, uri, body);
-        request
-            .headers_mut()
-            .extend(super::metadata_headers(&metadata)?);
+        let headers = super::metadata_headers(&metadata)?;
+        let request = http_stack::json_request(method, uri, body, headers);
 
         let response = self
             .http
