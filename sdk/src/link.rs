@@ -212,10 +212,7 @@ fn plain_link_query(link: &str) -> Option<&str> {
     let rest = link
         .strip_prefix("https://")
         .or_else(|| link.strip_prefix("http://"))?;
-    let authority_end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
+    let authority_end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let (host, port) = match memchr::memchr(b':', authority.as_bytes()) {
         Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),

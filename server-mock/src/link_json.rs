@@ -13,25 +13,26 @@ use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
 
 /// The answer as `serde_json::to_vec` writes it, or `None` where this does not apply.
 pub(crate) fn link_answer(answer: &AddMyPasswordlessLinkResponse) -> Option<Vec<u8>> {
-    let mut out = Object::new(String::with_capacity(320));
+    let mut text = String::with_capacity(320);
+    let mut out = Object::new(&mut text);
     if let Some(details) = &answer.details {
         out.key("details");
-        let inner = details_json(details, std::mem::take(&mut out.text))?;
-        out.text = inner;
+        details_json(details, out.text)?;
     }
     if !answer.link.is_empty() {
         out.key("link");
-        push_plain_string(&mut out.text, &answer.link)?;
+        push_plain_string(out.text, &answer.link)?;
     }
     if let Some(expiration) = &answer.expiration {
         out.key("expiration");
-        push_plain_string(&mut out.text, &expiration.to_json_string().ok()?)?;
+        push_plain_string(out.text, &expiration.to_json_string().ok()?)?;
     }
-    Some(out.end().into_bytes())
+    out.end();
+    Some(text.into_bytes())
 }
 
 /// `ObjectDetails` appended to `text`.
-fn details_json(details: &ObjectDetails, text: String) -> Option<String> {
+fn details_json(details: &ObjectDetails, text: &mut String) -> Option<()> {
     let mut out = Object::new(text);
     if details.sequence != 0 {
         out.key("sequence");
@@ -45,24 +46,25 @@ fn details_json(details: &ObjectDetails, text: String) -> Option<String> {
     ] {
         if let Some(timestamp) = timestamp {
             out.key(name);
-            push_plain_string(&mut out.text, &timestamp.to_rfc3339().ok()?)?;
+            push_plain_string(out.text, &timestamp.to_rfc3339().ok()?)?;
         }
     }
     if !details.resource_owner.is_empty() {
         out.key("resourceOwner");
-        push_plain_string(&mut out.text, &details.resource_owner)?;
+        push_plain_string(out.text, &details.resource_owner)?;
     }
-    Some(out.end())
+    out.end();
+    Some(())
 }
 
-/// A JSON object being written: `{`, then `"key":value` pairs separated by commas.
-struct Object {
-    text: String,
+/// A JSON object being written into `text`: `{`, then `"key":value` pairs separated by commas.
+struct Object<'t> {
+    text: &'t mut String,
     empty: bool,
 }
 
-impl Object {
-    fn new(mut text: String) -> Object {
+impl<'t> Object<'t> {
+    fn new(text: &'t mut String) -> Object<'t> {
         text.push('{');
         Object { text, empty: true }
     }
@@ -78,9 +80,8 @@ impl Object {
         self.text.push_str("\":");
     }
 
-    fn end(mut self) -> String {
+    fn end(self) {
         self.text.push('}');
-        self.text
     }
 }
 

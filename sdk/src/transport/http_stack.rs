@@ -75,8 +75,9 @@ pub(crate) fn http_client(
 }
 
 /// A request that asks for JSON, as REST and the sign-in flow send them: `headers`, then
-/// `accept`, the SDK's `user-agent`, and the complete `body` with its content type. A `POST` without a body says
-/// `content-length: 0` (RFC 9110 §8.6: some proxies refuse a `POST` without a length).
+/// `accept`, the SDK's `user-agent`, and the complete `body` with its content type. A `POST`
+/// without a body says `content-length: 0` (RFC 9110 §8.6: some proxies refuse a `POST` without a
+/// length).
 #[cfg(any(feature = "json", feature = "device-authorization"))]
 pub(crate) fn json_request(
     method: http::Method,
