@@ -67,7 +67,8 @@ enum Command {
     },
     /// Many clients at once against one mock: what `cargo xtask load` runs.
     Crowd(crowd::CrowdArgs),
-    /// Makes N sequential calls on a single-threaded runtime: what callgrind counts.
+    /// Makes N calls on a single-threaded runtime, sequentially or with several in flight:
+    /// what callgrind counts.
     Calls {
         #[arg(long)]
         variant: Variant,
@@ -77,6 +78,9 @@ enum Command {
         url: String,
         #[arg(long)]
         calls: usize,
+        /// Calls in flight at once (default 1: one after another).
+        #[arg(long, default_value_t = 1)]
+        in_flight: usize,
     },
 }
 
@@ -111,17 +115,23 @@ fn main() -> Result<()> {
             transport,
             url,
             calls,
+            in_flight,
         } => {
             // One thread, so that callgrind counts the calls and not the scheduler's stealing.
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let caller = Caller::connect(variant, transport, &url).await?;
-                for _ in 0..calls {
-                    caller.call().await?;
+                let caller = std::sync::Arc::new(Caller::connect(variant, transport, &url).await?);
+                if in_flight <= 1 {
+                    for _ in 0..calls {
+                        caller.call().await?;
+                    }
+                    return Ok(());
                 }
-                Ok(())
+                measure::throughput(&caller, in_flight, calls)
+                    .await
+                    .map(drop)
             })
         }
     }

@@ -12,7 +12,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -20,9 +19,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::error::BoxError;
 use crate::transport::status::Reached;
 
-/// The request body the hyper client takes (tonic's and tonic-web's bodies fail with a
-/// `Status`; a concrete error type keeps the futures `Send` without higher-ranked trouble).
-pub(crate) type OutBody = UnsyncBoxBody<Bytes, tonic::Status>;
+/// The request body of every transport: each request is complete bytes before it is sent.
+pub(crate) type OutBody = http_body_util::Full<Bytes>;
 
 /// The hyper client of every transport.
 pub(crate) type Http =
@@ -87,16 +85,12 @@ pub(crate) fn json_request(
 ) -> http::Request<OutBody> {
     use http::HeaderValue;
     use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
-    use http_body_util::BodyExt;
 
     let (bytes, content_type) = match body {
         Some((bytes, content_type)) => (bytes, Some(content_type)),
         None => (Bytes::new(), None),
     };
-    let body = http_body_util::Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    let mut request = http::Request::new(body);
+    let mut request = http::Request::new(OutBody::new(bytes));
     *request.headers_mut() = headers;
     let headers = request.headers_mut();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));

@@ -1,5 +1,8 @@
 //! [`Frames`] follows the length-prefixed frames of a unary gRPC or gRPC-web response as bytes
-//! arrive, so a hostile framing fails before anything large is buffered.
+//! arrive, so a hostile framing fails before anything large is buffered, and says where in the
+//! body the message and the trailer frame are.
+
+use std::ops::Range;
 
 use crate::error::Error;
 use crate::transport::{MAX_RESPONSE_BYTES, status};
@@ -22,8 +25,12 @@ pub(crate) struct Frames {
     have: usize,
     /// Bytes of the current frame's payload still to come.
     remaining: u64,
-    messages: u32,
-    trailer_frames: u32,
+    /// Bytes of the body seen so far.
+    offset: usize,
+    /// Where the message's payload is in the body.
+    message: Option<Range<usize>>,
+    /// Where the gRPC-web trailer frame's payload is in the body.
+    trailers: Option<Range<usize>>,
 }
 
 impl Frames {
@@ -33,17 +40,25 @@ impl Frames {
             header: [0; 5],
             have: 0,
             remaining: 0,
-            messages: 0,
-            trailer_frames: 0,
+            offset: 0,
+            message: None,
+            trailers: None,
         }
     }
 
-    /// Whether a message frame has started.
-    pub(crate) fn saw_message(&self) -> bool {
-        self.messages > 0
+    /// Where the message's payload is in the body, once its frame has started.
+    pub(crate) fn message(&self) -> Option<Range<usize>> {
+        self.message.clone()
+    }
+
+    /// Where the trailer frame's payload is in the body, once it has started (gRPC-web).
+    pub(crate) fn trailers(&self) -> Option<Range<usize>> {
+        self.trailers.clone()
     }
 
     pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<(), Error> {
+        self.offset += data.len();
+        let end = self.offset;
         while !data.is_empty() {
             if self.remaining > 0 {
                 let take = data
@@ -59,13 +74,14 @@ impl Frames {
             data = &data[take..];
             if self.have == 5 {
                 self.have = 0;
-                self.start_frame()?;
+                // The payload starts right after the header's last byte.
+                self.start_frame(end - data.len())?;
             }
         }
         Ok(())
     }
 
-    fn start_frame(&mut self) -> Result<(), Error> {
+    fn start_frame(&mut self, start: usize) -> Result<(), Error> {
         let flags = self.header[0];
         let length = u32::from_be_bytes([
             self.header[1],
@@ -79,19 +95,18 @@ impl Frames {
                     "a gRPC-web trailer frame in a gRPC response",
                 ));
             }
-            self.trailer_frames += 1;
-            if self.trailer_frames > 1 {
+            if self.trailers.is_some() {
                 return Err(status::protocol("more than one trailer frame"));
             }
             if length > MAX_TRAILER_BYTES {
                 return Err(status::too_big());
             }
+            self.trailers = Some(start..start + length as usize);
         } else {
-            if self.trailer_frames > 0 {
+            if self.trailers.is_some() {
                 return Err(status::protocol("a message after the trailers"));
             }
-            self.messages += 1;
-            if self.messages > 1 {
+            if self.message.is_some() {
                 return Err(status::protocol(
                     "more than one message in a unary response",
                 ));
@@ -109,6 +124,7 @@ impl Frames {
                     "unknown frame flags {flags:#04x}"
                 )));
             }
+            self.message = Some(start..start + length as usize);
         }
         self.remaining = u64::from(length);
         Ok(())
@@ -142,6 +158,8 @@ mod tests {
             frames.feed(&bytes[..split]).unwrap();
             frames.feed(&bytes[split..]).unwrap();
             frames.finish().unwrap();
+            assert_eq!(&bytes[frames.message().unwrap()], b"hello");
+            assert_eq!(&bytes[frames.trailers().unwrap()], b"grpc-status: 0\r\n");
         }
     }
 

@@ -1,44 +1,39 @@
-//! gRPC (tonic over hyper's HTTP/2 client) and gRPC-web (tonic-web's client service over
-//! hyper's HTTP/1.1 client), both through tonic's unary client with the method paths of the
-//! generated HTTP rule table. Each method encodes its request and decodes its answer with prost
-//! around one shared exchange of bytes (`GrpcStub::exchange`), so the whole stack below is
-//! compiled once, not once per method as the generated `AuthServiceClient` would have it.
+//! gRPC (HTTP/2) and gRPC-web (HTTP/1.1) over the SDK's hyper client: one length-prefixed
+//! message out, one answer read under guard, the same exchange for every method
+//! ([`GrpcStub::exchange`]; each method adds only its prost code around it).
 //!
-//! Between tonic and the network sit guards against a hostile or broken server, hand-written
-//! because the libraries leave gaps: tonic 0.14 can panic on a `grpc-status-details-bin` that is
-//! not valid base64, drains a second message of a unary response silently and accepts a body that
-//! ends without any `grpc-status`; tonic-web reads a declared frame length far past the message
-//! limit before failing, and loses the source of body errors. One job a file:
+//! Hand-written rather than through tonic's and tonic-web's clients. A unary call without
+//! compression is a 5-byte prefix, a few headers and a status at the end, and those clients leave
+//! gaps a hostile server can use (tonic 0.14 can panic on a `grpc-status-details-bin` that is not
+//! base64, drains a second message of a unary response silently and accepts a body that ends
+//! without any `grpc-status`; tonic-web reads a declared frame length far past the message limit
+//! before failing). The SDK checked every answer itself anyway, and going through those clients as
+//! well cost more than the exchange: 10% of a gRPC call's instructions and a quarter of a gRPC-web
+//! call's, and the calls/s of BENCHMARKS.md. One job a file:
 //!
 //! | file | job |
 //! |---|---|
-//! | `head.rs` | [`HeadGuard`](head::HeadGuard): request headers of the wire, checks of the answer's head |
-//! | `body.rs` | [`GuardBody`](body::GuardBody): byte cap, frames, trailers, end-of-body checks |
+//! | `mod.rs` | the request: path, headers, the framed message |
+//! | `answer.rs` | reading the answer: its head, its body's frames under a cap, its status |
 //! | `frames.rs` | following length-prefixed frames as bytes arrive |
-//! | `trailers.rs` | reading `grpc-status` and the details; the guard above tonic-web |
-//! | `slot.rs` | the per-call record the guards leave for the stub |
+//! | `trailers.rs` | `grpc-status`, `grpc-message` and the details; gRPC-web's trailer frame |
 //!
 //! What each failure means is decided in [`super::status`].
 
-mod body;
+mod answer;
 mod frames;
-mod head;
-mod slot;
 mod trailers;
 
-use bytes::{Buf, BufMut, Bytes};
-use http::uri::PathAndQuery;
-use tonic::client::Grpc;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::metadata::MetadataMap;
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{CONTENT_TYPE, TE};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use self::frames::Mode;
-use self::head::HeadGuard;
-use self::slot::Slot;
-use super::http_stack::{self, Http, Protocol};
-use super::status::{self, RpcStatus};
-use super::{MAX_RESPONSE_BYTES, Settings};
-use crate::error::{BoxError, Error};
+use super::http_stack::{self, Http, Protocol, reached};
+use super::status;
+use super::{Settings, USER_AGENT};
+use crate::error::Error;
 use crate::proto::http_rules::{HttpRule, auth_service};
 use crate::proto::zitadel::auth::v1::{
     AddMyPasswordlessLinkRequest, AddMyPasswordlessLinkResponse, ListMyPasswordlessRequest,
@@ -53,7 +48,11 @@ use crate::transport::{self, Transport};
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcStub {
     http: Http,
-    origin: http::Uri,
+    scheme: Scheme,
+    authority: Authority,
+    /// The endpoint's path without a trailing slash, put before each method's path (empty for
+    /// an endpoint at the root, as ZITADEL's is).
+    prefix: String,
     mode: Mode,
 }
 
@@ -63,17 +62,20 @@ impl GrpcStub {
             false => (Mode::Grpc, Protocol::Http2),
             true => (Mode::GrpcWeb, Protocol::Http1),
         };
-        let origin = http::Uri::try_from(settings.endpoint.as_str())
-            .map_err(|e| Error::config(format!("invalid endpoint: {e}")))?;
+        let invalid = |e: &dyn std::fmt::Display| Error::config(format!("invalid endpoint: {e}"));
+        let origin = http::Uri::try_from(settings.endpoint.as_str()).map_err(|e| invalid(&e))?;
+        let (Some(scheme), Some(authority)) = (origin.scheme(), origin.authority()) else {
+            return Err(invalid(&"no scheme or host"));
+        };
         Ok(GrpcStub {
             http: http_stack::http_client(&settings.tls, settings.connect_timeout, protocol),
-            origin,
+            scheme: scheme.clone(),
+            authority: authority.clone(),
+            prefix: origin.path().trim_end_matches('/').to_owned(),
             mode,
         })
     }
-}
 
-impl GrpcStub {
     /// One attempt of one method: the request encoded, the exchange, the answer decoded. Generic
     /// only around [`exchange`](Self::exchange), so each method adds its prost code and no more.
     async fn unary<Req, Resp>(
@@ -87,118 +89,102 @@ impl GrpcStub {
         Resp: prost::Message + Default,
     {
         let answer = self
-            .exchange(rule.grpc_path, message.encode_to_vec().into(), &metadata)
+            .exchange(rule.grpc_path, framed(&message), &metadata)
             .await?;
         Resp::decode(answer).map_err(status::undecodable)
     }
 
-    /// The exchange of one encoded message for one encoded answer over the stub's wire, the same
-    /// for every method: builds the guarded service stack for a fresh [`Slot`], calls through
-    /// tonic, and reads the outcome.
+    /// The exchange of one framed message for the bytes of one answer message, the same for
+    /// every method.
     async fn exchange(
         &self,
         path: &'static str,
-        message: Bytes,
+        body: Bytes,
         metadata: &CallMetadata,
     ) -> Result<Bytes, Error> {
-        let request = request(message, metadata)?;
-        let path = PathAndQuery::from_static(path);
-        let slot = Slot::default();
-        let head = HeadGuard::new(self.http.clone(), self.mode, slot.clone());
-        let result = match self.mode {
-            Mode::Grpc => {
-                raw_unary(Grpc::with_origin(head, self.origin.clone()), request, path).await
-            }
-            #[cfg(feature = "grpc-web")]
-            Mode::GrpcWeb => {
-                let web = trailers::TrailerGuard::new(
-                    tonic_web::GrpcWebClientService::new(head),
-                    slot.clone(),
-                );
-                raw_unary(Grpc::with_origin(web, self.origin.clone()), request, path).await
-            }
-            #[cfg(not(feature = "grpc-web"))]
-            Mode::GrpcWeb => {
-                let _ = (head, request, path);
-                return Err(Error::config("the grpc-web transport is not compiled in"));
-            }
+        let request = self.request(path, body, metadata)?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|error| status::connection(reached(&error), error))?;
+        answer::read(self.mode, response).await
+    }
+
+    /// The HTTP request of one call: `POST` to the method's path with the wire's headers and
+    /// the call's metadata, the framed message as a body of known length (for gRPC-web as
+    /// browsers' clients send it, so ZITADEL's wrapper reads one complete request).
+    fn request(
+        &self,
+        path: &'static str,
+        body: Bytes,
+        metadata: &CallMetadata,
+    ) -> Result<http::Request<http_stack::OutBody>, Error> {
+        let path = match self.prefix.is_empty() {
+            true => PathAndQuery::from_static(path),
+            false => PathAndQuery::try_from(format!("{}{path}", self.prefix))
+                .map_err(|e| Error::config(format!("invalid endpoint path: {e}")))?,
         };
-        outcome(&slot, result)
+        let uri = http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| Error::config(format!("invalid endpoint: {e}")))?;
+        let mut headers = transport::metadata_headers(metadata)?;
+        wire_headers(self.mode, &mut headers);
+        if let Some(timeout) = metadata.timeout {
+            headers.insert(GRPC_TIMEOUT.clone(), grpc_timeout(timeout));
+        }
+        let mut request = http::Request::new(http_body_util::Full::new(body));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri;
+        *request.version_mut() = match self.mode {
+            Mode::Grpc => http::Version::HTTP_2,
+            Mode::GrpcWeb => http::Version::HTTP_11,
+        };
+        *request.headers_mut() = headers;
+        Ok(request)
     }
 }
 
-/// One unary call through tonic's client, as the generated client makes it, with messages the
-/// stub encodes and decodes itself.
-async fn raw_unary<T>(
-    grpc: Grpc<T>,
-    request: tonic::Request<Bytes>,
-    path: PathAndQuery,
-) -> Result<tonic::Response<Bytes>, tonic::Status>
-where
-    T: tonic::client::GrpcService<tonic::body::Body>,
-    T::Error: Into<BoxError>,
-    T::ResponseBody: http_body::Body<Data = Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
-{
-    let mut grpc = grpc.max_decoding_message_size(MAX_RESPONSE_BYTES);
-    grpc.ready()
-        .await
-        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {}", e.into())))?;
-    grpc.unary(request, path, RawCodec).await
-}
+// Named once: a name given as a `&str` is parsed again on every call.
+static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+static X_GRPC_WEB: HeaderName = HeaderName::from_static("x-grpc-web");
 
-/// tonic's codec for messages already encoded: the bytes pass through. Hand-written because
-/// tonic ships none; it keeps tonic's client to one instantiation for all methods (one per
-/// message type cost about 10 KB each in the shipped library).
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
+/// The headers of the wire (docs/wire-contract.md §4): gRPC's content type and `te: trailers`
+/// as grpc-go's clients send them; for gRPC-web `application/grpc-web+proto`, which ZITADEL's
+/// wrapper is spoken to with, and `x-grpc-web: 1`, as grpc-web's browser client sends them.
+fn wire_headers(mode: Mode, headers: &mut HeaderMap) {
+    headers.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(USER_AGENT),
+    );
+    match mode {
+        Mode::Grpc => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            headers.insert(TE, HeaderValue::from_static("trailers"));
+        }
+        Mode::GrpcWeb => {
+            let content_type = HeaderValue::from_static("application/grpc-web+proto");
+            headers.insert(CONTENT_TYPE, content_type.clone());
+            headers.insert(http::header::ACCEPT, content_type);
+            headers.insert(X_GRPC_WEB.clone(), HeaderValue::from_static("1"));
+        }
     }
 }
 
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put(item);
-        Ok(())
-    }
+/// A message as one uncompressed gRPC frame: flag 0, its length (big-endian), its bytes.
+fn framed(message: &impl prost::Message) -> Bytes {
+    let length = message.encoded_len();
+    let mut frame = BytesMut::with_capacity(5 + length);
+    frame.put_u8(0);
+    // A message past 4 GiB cannot be framed; none of this API's requests comes near it.
+    frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+    // Cannot fail: the buffer has room for `encoded_len` bytes.
+    let _ = message.encode(&mut frame);
+    frame.freeze()
 }
-
-impl Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
-/// The tonic request with the call's metadata and deadline.
-fn request<T>(message: T, metadata: &CallMetadata) -> Result<tonic::Request<T>, Error> {
-    let mut headers = transport::metadata_headers(metadata)?;
-    if let Some(timeout) = metadata.timeout {
-        headers.insert(GRPC_TIMEOUT.clone(), grpc_timeout(timeout));
-    }
-    let mut request = tonic::Request::new(message);
-    *request.metadata_mut() = MetadataMap::from_headers(headers);
-    Ok(request)
-}
-
-static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 
 /// `grpc-timeout` as tonic's `Request::set_timeout` writes it: the finest unit whose value fits
 /// the protocol's eight digits. Written here because tonic's goes through `format!` (a tenth of
@@ -235,31 +221,6 @@ fn grpc_timeout(timeout: std::time::Duration) -> http::HeaderValue {
     }
     http::HeaderValue::from_bytes(&text[start..])
         .unwrap_or(http::HeaderValue::from_static("99999999H"))
-}
-
-/// The result of a tonic call: what a guard recorded wins, then the server's own status; any
-/// other `Status` is one tonic made up after the guards let the answer through, which (with the
-/// framing checked) leaves a missing or undecodable message.
-fn outcome<T>(slot: &Slot, result: Result<tonic::Response<T>, tonic::Status>) -> Result<T, Error> {
-    if let Some(failure) = slot.take_failure() {
-        return Err(failure);
-    }
-    let tonic_status = match result {
-        Ok(response) => return Ok(response.into_inner()),
-        Err(tonic_status) => tonic_status,
-    };
-    let code = tonic_status.code() as i32;
-    if code != 0 && slot.server_status() == Some(code) {
-        return Err(status::rejected(RpcStatus {
-            code,
-            message: tonic_status.message().to_owned(),
-            detail: slot.detail(),
-        }));
-    }
-    if !slot.saw_message() {
-        return Err(status::missing_message());
-    }
-    Err(status::undecodable(tonic_status.message().to_owned()))
 }
 
 impl Stub for GrpcStub {

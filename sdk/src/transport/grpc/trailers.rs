@@ -1,45 +1,79 @@
-//! Reading the status of a gRPC or gRPC-web answer out of its headers or trailers
-//! (`grpc-status`, `grpc-status-details-bin`), and [`TrailerGuard`], which does it for the
-//! trailers tonic-web decoded from a gRPC-web trailer frame.
-
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! The status of a gRPC or gRPC-web answer: `grpc-status`, `grpc-message` and
+//! `grpc-status-details-bin` out of its headers, its trailers or gRPC-web's trailer frame.
 
 use base64::Engine as _;
 use http::header::HeaderName;
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue};
 
-use super::body::{GuardBody, InnerErrors};
-use super::slot::Slot;
-use crate::error::{BoxError, Error};
-use crate::transport::status;
+use crate::error::Error;
+use crate::transport::status::{self, RpcStatus};
 
 // Named once: a name given as a `&str` is parsed again on every lookup.
 static STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 static DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
 
-/// Reads `grpc-status` into the slot and takes `grpc-status-details-bin` out of the map, so
-/// tonic never parses it (tonic 0.14 can panic on details that are not base64). Returns the
-/// code, if a status was there.
-pub(crate) fn read_status(slot: &Slot, headers: &mut HeaderMap) -> Result<Option<i32>, Error> {
-    if let Some(details) = headers.remove(&DETAILS) {
-        let detail = decode_details(&details).and_then(|bytes| detail_from_status_bytes(&bytes));
-        if detail.is_none() {
-            tracing::debug!("ignoring a grpc-status-details-bin without a readable ErrorDetail");
-        }
-        slot.set_detail(detail);
-    }
+/// The status in `headers`, if there is one. `grpc-message` is percent-decoded (invalid UTF-8
+/// replaced); details that are not base64 or hold no readable `ErrorDetail` are ignored, the
+/// status kept. A `grpc-status` that is not a number breaks the protocol.
+pub(crate) fn read_status(headers: &HeaderMap) -> Result<Option<RpcStatus>, Error> {
     let Some(value) = headers.get(&STATUS) else {
         return Ok(None);
     };
-    let code = value
-        .to_str()
+    let code = std::str::from_utf8(value.as_bytes())
         .ok()
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse::<i32>().ok())
         .ok_or_else(|| status::protocol("a non-numeric grpc-status"))?;
-    slot.set_status(code);
-    Ok(Some(code))
+    if code == 0 {
+        // A success: its message and details are not read.
+        return Ok(Some(RpcStatus {
+            code,
+            message: String::new(),
+            detail: None,
+        }));
+    }
+    let message = headers
+        .get(&MESSAGE)
+        .map(|value| {
+            percent_encoding::percent_decode(value.as_bytes())
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
+    let detail = headers.get(&DETAILS).and_then(|details| {
+        let detail = decode_details(details).and_then(|bytes| detail_from_status_bytes(&bytes));
+        if detail.is_none() {
+            tracing::debug!("ignoring a grpc-status-details-bin without a readable ErrorDetail");
+        }
+        detail
+    });
+    Ok(Some(RpcStatus {
+        code,
+        message,
+        detail,
+    }))
+}
+
+/// The trailers in the payload of a gRPC-web trailer frame: lines of `name: value`, each ended
+/// by CRLF, as HTTP/1.1 writes headers (a last line without its CRLF is read too). By hand
+/// because it is a few lines, where an HTTP parser wants a whole header block.
+pub(crate) fn web_trailers(payload: &[u8]) -> Result<HeaderMap, Error> {
+    let mut trailers = HeaderMap::new();
+    for line in payload.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let colon = memchr::memchr(b':', line)
+            .ok_or_else(|| status::protocol("a gRPC-web trailer without a colon"))?;
+        let name = HeaderName::from_bytes(line[..colon].trim_ascii())
+            .map_err(|_| status::protocol("a gRPC-web trailer with an invalid name"))?;
+        let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii())
+            .map_err(|_| status::protocol("a gRPC-web trailer with an invalid value"))?;
+        trailers.append(name, value);
+    }
+    Ok(trailers)
 }
 
 /// Standard base64, padded or not (both are valid for binary metadata).
@@ -66,51 +100,6 @@ fn detail_from_status_bytes(bytes: &[u8]) -> Option<(String, String)> {
     })
 }
 
-/// Sits above tonic-web's client service: checks the trailers it decoded from the trailer frame.
-#[cfg_attr(not(feature = "grpc-web"), allow(dead_code))]
-#[derive(Debug, Clone)]
-pub(crate) struct TrailerGuard<S> {
-    inner: S,
-    slot: Slot,
-}
-
-impl<S> TrailerGuard<S> {
-    #[cfg_attr(not(feature = "grpc-web"), allow(dead_code))]
-    pub(crate) fn new(inner: S, slot: Slot) -> TrailerGuard<S> {
-        TrailerGuard { inner, slot }
-    }
-}
-
-impl<S, B, RB> tower::Service<Request<B>> for TrailerGuard<S>
-where
-    S: tower::Service<Request<B>, Response = Response<RB>>,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<GuardBody<RB>>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let slot = self.slot.clone();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await.map_err(Into::into)?;
-            let (mut parts, body) = response.into_parts();
-            let header_status = read_status(&slot, &mut parts.headers)
-                .map_err(|e| slot.fail(e))?
-                .is_some();
-            // tonic-web's errors here are about the gRPC-web framing it decoded.
-            let body = GuardBody::trailers_only(body, header_status, InnerErrors::Protocol, slot);
-            Ok(Response::from_parts(parts, body))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,9 +120,38 @@ mod tests {
 
     #[test]
     fn a_non_numeric_status_breaks_the_protocol() {
+        for bad in ["sixteen", "", "-1", "1 6"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(STATUS.clone(), HeaderValue::from_static(bad));
+            let error = read_status(&headers).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Malformed, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_is_percent_decoded() {
         let mut headers = HeaderMap::new();
-        headers.insert(STATUS.clone(), HeaderValue::from_static("sixteen"));
-        let error = read_status(&Slot::default(), &mut headers).unwrap_err();
-        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
+        headers.insert(STATUS.clone(), HeaderValue::from_static("5"));
+        headers.insert(
+            MESSAGE.clone(),
+            HeaderValue::from_static("not%20found%3A%20%E2%9C%93%FF"),
+        );
+        let status = read_status(&headers).unwrap().unwrap();
+        assert_eq!(status.code, 5);
+        assert_eq!(status.message, "not found: \u{2713}\u{fffd}");
+    }
+
+    #[test]
+    fn web_trailer_lines() {
+        let trailers =
+            web_trailers(b"grpc-status:5\r\nGrpc-Message: not found \r\nx-a: 1\r\nx-a: 2").unwrap();
+        assert_eq!(trailers["grpc-status"], "5");
+        assert_eq!(trailers["grpc-message"], "not found");
+        assert_eq!(trailers.get_all("x-a").iter().count(), 2);
+        assert!(web_trailers(b"").unwrap().is_empty());
+        for bad in [&b"no colon\r\n"[..], b": empty name\r\n", b"x: a\x01b\r\n"] {
+            let error = web_trailers(bad).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Malformed);
+        }
     }
 }
