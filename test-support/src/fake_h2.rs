@@ -184,7 +184,7 @@ async fn run(steps: Vec<Step>, mut respond: h2::server::SendResponse<Bytes>) {
             Step::Trailers(trailers) => {
                 let mut map = http::HeaderMap::new();
                 for (name, value) in trailers {
-                    map.insert(name, value.parse().unwrap());
+                    map.append(name, value.parse().unwrap());
                 }
                 if let Some(s) = stream.as_mut() {
                     let _ = s.send_trailers(map);

@@ -60,8 +60,27 @@ async fn add_link_over_h2c_sends_the_contract_headers() {
         timeout.ends_with('m') || timeout.ends_with('u'),
         "{timeout}"
     );
-    // An empty request message: a 5-byte frame of length 0.
+    // An empty request message: a 5-byte frame of length 0, with its length (allowed on
+    // HTTP/2; grpc-go reads the frames and does not need it).
     assert_eq!(&seen.body[..], &[0, 0, 0, 0, 0]);
+    assert_eq!(header("content-length").as_deref(), Some("5"));
+}
+
+#[tokio::test]
+async fn an_endpoint_with_a_path_puts_it_before_the_method() {
+    let fake = H2Fake::always(ok_steps(&link_response())).await;
+    for endpoint in ["/base", "/base/"] {
+        client(&format!("{}{endpoint}", fake.url()))
+            .add_passkey_link()
+            .await
+            .unwrap();
+    }
+    for seen in fake.requests() {
+        assert_eq!(
+            seen.path,
+            "/base/zitadel.auth.v1.AuthService/AddMyPasswordlessLink"
+        );
+    }
 }
 
 #[tokio::test]
@@ -249,6 +268,33 @@ async fn hostile_framing_becomes_a_typed_error() {
             error_steps(vec![("grpc-status", "sixteen".into())]),
         ),
         ("no message", vec![ok_head(), status_ok()]),
+        (
+            // A status in the head ends the answer: what follows it is not read.
+            "success in the head, message after it",
+            vec![
+                Step::Headers(
+                    200,
+                    vec![
+                        ("content-type", "application/grpc".into()),
+                        ("grpc-status", "0".into()),
+                    ],
+                    false,
+                ),
+                Step::Data(message.clone(), false),
+                status_ok(),
+            ],
+        ),
+        (
+            "two statuses",
+            vec![
+                ok_head(),
+                Step::Data(message.clone(), false),
+                Step::Trailers(vec![
+                    ("grpc-status", "0".into()),
+                    ("grpc-status", "7".into()),
+                ]),
+            ],
+        ),
         (
             "not protobuf",
             vec![

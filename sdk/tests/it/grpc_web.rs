@@ -140,6 +140,13 @@ async fn hostile_bodies_become_typed_errors_without_retry() {
             join(&[&message, &trailer_frame(&[("grpc-status", "ok".into())])]),
         ),
         ("two trailer frames", join(&[&message, &status, &status])),
+        (
+            "two statuses",
+            join(&[
+                &message,
+                &trailer_frame(&[("grpc-status", "0".into()), ("grpc-status", "7".into())]),
+            ]),
+        ),
         ("message after trailers", join(&[&status, &message])),
         ("garbage", b"<html>oops</html>".to_vec()),
         ("empty", Vec::new()),

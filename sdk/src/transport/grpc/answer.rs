@@ -26,8 +26,8 @@ pub(crate) async fn read(mode: Mode, response: Response<Incoming>) -> Result<Byt
         return Err(status::proxy_answer(http_status));
     }
     if let Some(status) = header_status {
-        // Trailers-only: the status came in the head and ends the answer; a success there has
-        // no message (grpc-go sends one only before its trailers).
+        // Trailers-only: the status came in the head and ends the answer, whatever follows; a
+        // success there has no message (a message comes only before a status in trailers).
         return Err(match status.code {
             0 => status::missing_message(),
             _ => status::rejected(status),
@@ -45,12 +45,17 @@ pub(crate) async fn read(mode: Mode, response: Response<Incoming>) -> Result<Byt
     let mut frames = Frames::new(mode);
     let mut collected = Collected::default();
     let mut trailers = None;
+    // Read to the end, past gRPC-web's trailer frame too: that is how a message or a second
+    // trailer frame after it is caught (and how hyper can reuse an HTTP/1.1 connection). A body
+    // that never ends is cut by the call's deadline.
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|error| status::connection(Reached::MaybeServer, error))?;
         let frame = match frame.into_data() {
             Ok(data) => {
+                // `Frames` refuses a frame declared too long; this bounds what is kept whatever
+                // the framing: a message and a trailer frame, each behind its 5-byte header.
                 if collected.len() + data.len()
-                    > MAX_RESPONSE_BYTES + 10 + MAX_TRAILER_BYTES as usize
+                    > MAX_RESPONSE_BYTES + MAX_TRAILER_BYTES as usize + 10
                 {
                     return Err(status::too_big());
                 }

@@ -112,8 +112,9 @@ impl GrpcStub {
     }
 
     /// The HTTP request of one call: `POST` to the method's path with the wire's headers and
-    /// the call's metadata, the framed message as a body of known length (for gRPC-web as
-    /// browsers' clients send it, so ZITADEL's wrapper reads one complete request).
+    /// the call's metadata, the framed message as a body of known length, so hyper sends a
+    /// `content-length` (for gRPC-web as browsers' clients do, so ZITADEL's wrapper reads one
+    /// complete request; on HTTP/2 it is allowed and grpc-go does not need it).
     fn request(
         &self,
         path: &'static str,
@@ -136,7 +137,7 @@ impl GrpcStub {
         if let Some(timeout) = metadata.timeout {
             headers.insert(GRPC_TIMEOUT.clone(), grpc_timeout(timeout));
         }
-        let mut request = http::Request::new(http_body_util::Full::new(body));
+        let mut request = http::Request::new(http_stack::OutBody::new(body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = uri;
         *request.version_mut() = match self.mode {

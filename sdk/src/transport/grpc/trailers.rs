@@ -15,11 +15,16 @@ static DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
 
 /// The status in `headers`, if there is one. `grpc-message` is percent-decoded (invalid UTF-8
 /// replaced); details that are not base64 or hold no readable `ErrorDetail` are ignored, the
-/// status kept. A `grpc-status` that is not a number breaks the protocol.
+/// status kept. A `grpc-status` that is not a number, or more than one, breaks the protocol.
 pub(crate) fn read_status(headers: &HeaderMap) -> Result<Option<RpcStatus>, Error> {
-    let Some(value) = headers.get(&STATUS) else {
+    let mut values = headers.get_all(&STATUS).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        // Which one to believe is a guess: `0` then `7` must not read as a success.
+        return Err(status::protocol("more than one grpc-status"));
+    }
     let code = std::str::from_utf8(value.as_bytes())
         .ok()
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -126,6 +131,17 @@ mod tests {
             let error = read_status(&headers).unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::Malformed, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn two_statuses_break_the_protocol() {
+        let mut headers = HeaderMap::new();
+        headers.append(STATUS.clone(), HeaderValue::from_static("0"));
+        headers.append(STATUS.clone(), HeaderValue::from_static("7"));
+        let error = read_status(&headers).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
+        let trailers = web_trailers(b"grpc-status: 0\r\ngrpc-status: 7\r\n").unwrap();
+        assert!(read_status(&trailers).is_err());
     }
 
     #[test]
