@@ -28,10 +28,7 @@ pub(crate) async fn read(mode: Mode, response: Response<Incoming>) -> Result<Byt
     if let Some(status) = header_status {
         // Trailers-only: the status came in the head and ends the answer, whatever follows; a
         // success there has no message (a message comes only before a status in trailers).
-        return Err(match status.code {
-            0 => status::missing_message(),
-            _ => status::rejected(status),
-        });
+        return success(status, None);
     }
     let content_type = head
         .headers
