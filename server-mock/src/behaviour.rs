@@ -246,7 +246,9 @@ impl Shared {
             }
             None if self.config.strict => return Err(TOKEN_INVALID),
             None => Me {
-                user_id: digest.unwrap_or_else(|| TokenDigest::of(token)).user_id(),
+                user_id: digest
+                    .unwrap_or_else(|| TokenDigest::of(token.as_bytes()))
+                    .user_id(),
                 org_id: DEFAULT_ORG_ID.to_owned(),
             },
         };

@@ -63,7 +63,7 @@ pub(crate) fn serialize_code<S: Serializer>(code: &Option<Code>, s: S) -> Result
 
 /// A short, stable, one-way fingerprint of a token for logs and the journal.
 pub fn token_fingerprint(token: &str) -> String {
-    crate::token_digest::TokenDigest::of(token).fingerprint()
+    crate::token_digest::TokenDigest::of(token.as_bytes()).fingerprint()
 }
 
 /// The last [`JOURNAL_CAPACITY`] entries, oldest first.

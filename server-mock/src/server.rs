@@ -156,7 +156,7 @@ impl App {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| bearer_token(v.as_bytes()))
-            .map(|t| TokenDigest::of(&String::from_utf8_lossy(t)));
+            .map(TokenDigest::of);
         let mut entry = Journaled {
             shared: &self.shared,
             entry: Some(JournalEntry {
@@ -196,26 +196,28 @@ impl App {
         }
 
         let outcome = Arc::new(OnceLock::new());
-        let origin = self.origin(&request);
-        let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
-        request.extensions_mut().insert(CallInfo {
-            origin,
+        let info = CallInfo {
+            origin: self.origin(&request),
             injected,
             injected_oauth,
             delay,
             outcome: outcome.clone(),
             token_digest,
-        });
+        };
+        // Only a gRPC answer mirrors the request's content type (`finish`).
+        let content_type = match service {
+            Service::Grpc => request.headers().get(header::CONTENT_TYPE).cloned(),
+            Service::GrpcWeb | Service::Rest => None,
+        };
         let response = match call {
             // Matched above: straight to the handler, not through the router's second match.
-            Call::Rest(rule) => crate::rest::call_rule(
-                self.shared.clone(),
-                rule,
-                request.map(axum::body::Body::new),
-            )
-            .await
-            .map(Body::new),
-            Call::Grpc(_) | Call::OAuth(_) => self.route(service, request).await,
+            Call::Rest(rule) => crate::rest::call_rule(self.shared.clone(), rule, info, request)
+                .await
+                .map(Body::new),
+            Call::Grpc(_) | Call::OAuth(_) => {
+                request.extensions_mut().insert(info);
+                self.route(service, request).await
+            }
         };
         entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {

@@ -239,7 +239,7 @@ impl Users {
 
 /// The stable user ID non-strict mode derives from a token: 18 decimal digits of its SHA-256.
 pub fn derived_user_id(token: &str) -> String {
-    crate::token_digest::TokenDigest::of(token).user_id()
+    crate::token_digest::TokenDigest::of(token.as_bytes()).user_id()
 }
 
 #[cfg(test)]
