@@ -12,7 +12,7 @@ import time as _time
 # next to the library.
 from .zitadel_passkey_ffi import zitadel_passkey_ffi as _ffi
 from .zitadel_passkey_ffi.zitadel_passkey_ffi import *  # noqa: F401,F403
-from . import _wake
+from . import _speedups, _wake
 
 # The generated module's python_wake_* functions serve _wake.py alone: not part of the API.
 __all__ = [name for name in _ffi.__all__ if not name.startswith("python_wake_")]
@@ -53,6 +53,9 @@ def _wait_for_callbacks():
 # The generated code looks the callback up by this global name on every poll.
 _ffi._uniffi_continuation_callback = _counted_continuation
 _atexit.register(_wait_for_callbacks)
+
+# Leaner call and buffer helpers in place of the generated ones (see _speedups.py).
+_speedups.install(_ffi)
 
 # Async calls resume through a pipe the event loop watches instead (see _wake.py); the counted
 # callback above still serves loops that cannot watch a file descriptor.
