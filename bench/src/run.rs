@@ -457,5 +457,6 @@ async fn memory(
     Ok(())
 }
 
-/// Rounds of calls for the memory rows (see `Report::memory` for how growth is judged).
-const MEMORY_ROUNDS: usize = 4;
+/// Rounds of calls for the memory rows: the first [`crate::report::WARM_UP_ROUNDS`] settle, the rest are
+/// compared (see `Report::memory` for how growth is judged).
+const MEMORY_ROUNDS: usize = 8;
