@@ -114,8 +114,9 @@ pub(crate) struct Outcome {
     pub error_id: Option<String>,
 }
 
-/// What the server front end learnt about an RPC call, handed to the handlers in the request
-/// extensions.
+/// What the server front end learnt about an RPC call, handed to the handlers: as an argument
+/// to the REST handler (`rest::call_rule`), in the request extensions to tonic's and the OAuth
+/// endpoints'.
 #[derive(Debug, Clone)]
 pub(crate) struct CallInfo {
     /// Where links point (the public origin if configured).

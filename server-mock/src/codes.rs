@@ -1,10 +1,9 @@
 //! One-time codes: the seeded generator of IDs and codes, and the codes that are still live.
 
 use std::collections::{HashMap, VecDeque};
-
-use foldhash::fast::RandomState;
 use std::time::SystemTime;
 
+use foldhash::fast::RandomState;
 use rand::distr::Alphanumeric;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -87,8 +86,9 @@ impl Generator {
             .to_string()
     }
 
-    /// A 12-character code of `A-Z a-z 0-9`. rand's `Alphanumeric` takes one 32-bit draw a
-    /// character where a uniform index into an alphabet took several instructions more (the
+    /// A 12-character code of `A-Z a-z 0-9`. rand's `Alphanumeric` takes about one 32-bit draw
+    /// a character (it keeps six bits and redraws the 2 of 64 values past the alphabet), where a
+    /// uniform index into an alphabet took several instructions more (the
     /// code was 0.9k of the 32k instructions a REST call cost the mock).
     pub(crate) fn new_code(&mut self) -> String {
         let mut code = String::with_capacity(CODE_LENGTH);
