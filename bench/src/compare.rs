@@ -119,8 +119,9 @@ pub async fn run(url: &str, plan: &Plan, me: &Path) -> Result<Vec<TransportRepor
     for contender in &contenders {
         measure::latency(&contender.caller, plan.latency_calls / 4 + 10).await?;
     }
-    for _ in 0..plan.rounds {
-        for contender in &mut contenders {
+    for round in 0..plan.rounds {
+        for at in measure::counterbalanced(round, contenders.len()) {
+            let contender = &mut contenders[at];
             let mut samples = measure::latency(&contender.caller, plan.latency_calls).await?;
             samples.sort_unstable();
             contender.latency.p50.push(micros(quantile(&samples, 0.50)));
@@ -143,11 +144,12 @@ pub async fn run(url: &str, plan: &Plan, me: &Path) -> Result<Vec<TransportRepor
             };
             throughput.push((contender.transport, series));
         }
-        for _ in 0..plan.rounds {
-            for (contender, (_, series)) in loaded.iter().zip(&mut throughput[start..]) {
+        for round in 0..plan.rounds {
+            for at in measure::counterbalanced(round, loaded.len()) {
+                let (_, series) = &mut throughput[start + at];
                 series
                     .rounds
-                    .push(measure::throughput(&contender.caller, in_flight, calls).await?);
+                    .push(measure::throughput(&loaded[at].caller, in_flight, calls).await?);
             }
         }
     }

@@ -64,9 +64,29 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The order the contenders of round `round` run in: as listed in even rounds, reversed in odd
+/// ones (A B C, C B A, …), so that no client always runs first after another transport's, or
+/// right after the same neighbour; a machine that slows down within a round then weighs on
+/// each client alike.
+pub fn counterbalanced(round: usize, contenders: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..contenders).collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_other_round_runs_the_contenders_in_reverse() {
+        assert_eq!(counterbalanced(0, 3), [0, 1, 2]);
+        assert_eq!(counterbalanced(1, 3), [2, 1, 0]);
+        assert_eq!(counterbalanced(2, 3), [0, 1, 2]);
+        assert!(counterbalanced(1, 0).is_empty());
+    }
 
     #[test]
     fn quantiles_and_medians() {

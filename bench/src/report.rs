@@ -614,7 +614,7 @@ impl Report {
         writeln!(
             text,
             "Every figure has its baseline measured in the same run on the same machine, and every \
-             ratio is the median of {} per-round ratios of interleaved rounds (A B A B …), because \
+             ratio is the median of {} per-round ratios of interleaved rounds (A B, B A, A B …), because \
              absolute times on a shared machine drift between runs and ratios of interleaved rounds \
              do not. Clients and servers run as separate processes on loopback with TCP_NODELAY, on \
              tokio's default multi-threaded runtime, none pinned to a core. Rows and tools:\n",

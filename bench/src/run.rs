@@ -214,8 +214,12 @@ async fn saturation(
         let minimal = Server::start(me, &["serve", kind, "--like", mock.url()]).await?;
         let mut ours: Vec<LoadFigures> = Vec::new();
         let mut theirs: Vec<LoadFigures> = Vec::new();
-        for _ in 0..sizes.rounds {
-            for (server, figures) in [(mock, &mut ours), (&minimal, &mut theirs)] {
+        for round in 0..sizes.rounds {
+            let mut servers = [(mock, &mut ours), (&minimal, &mut theirs)];
+            if crate::measure::counterbalanced(round, 2)[0] == 1 {
+                servers.reverse();
+            }
+            for (server, figures) in servers {
                 figures.push(match transport {
                     Transport::Grpc => {
                         load::h2load(
@@ -245,8 +249,10 @@ async fn saturation(
 /// Process start to the first successful call, SDK and bare client in turn.
 async fn cold_start(report: &mut Report, me: &Path, url: &str, sizes: &Sizes) -> Result<()> {
     let mut times = [Vec::new(), Vec::new()];
-    for _ in 0..sizes.cold_rounds {
-        for (variant, times) in [Variant::Sdk, Variant::Bare].into_iter().zip(&mut times) {
+    let variants = [Variant::Sdk, Variant::Bare];
+    for round in 0..sizes.cold_rounds {
+        for at in crate::measure::counterbalanced(round, variants.len()) {
+            let (variant, times) = (variants[at], &mut times[at]);
             let started = Instant::now();
             output(
                 &me.display().to_string(),
