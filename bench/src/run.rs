@@ -212,15 +212,13 @@ async fn saturation(
         (Transport::Json, "axum"),
     ] {
         let minimal = Server::start(me, &["serve", kind, "--like", mock.url()]).await?;
-        let mut ours: Vec<LoadFigures> = Vec::new();
-        let mut theirs: Vec<LoadFigures> = Vec::new();
+        // The mock's figures, then the minimal server's.
+        let servers = [mock, &minimal];
+        let mut figures: [Vec<LoadFigures>; 2] = [Vec::new(), Vec::new()];
         for round in 0..sizes.rounds {
-            let mut servers = [(mock, &mut ours), (&minimal, &mut theirs)];
-            if crate::measure::counterbalanced(round, 2)[0] == 1 {
-                servers.reverse();
-            }
-            for (server, figures) in servers {
-                figures.push(match transport {
+            for at in crate::measure::counterbalanced(round, servers.len()) {
+                let server = servers[at];
+                figures[at].push(match transport {
                     Transport::Grpc => {
                         load::h2load(
                             server.url(),
@@ -241,6 +239,7 @@ async fn saturation(
         } else {
             "wrk -t2 -c64"
         };
+        let [ours, theirs] = figures;
         report.saturation(transport, kind, tool, &ours, &theirs);
     }
     Ok(())
@@ -463,6 +462,6 @@ async fn memory(
     Ok(())
 }
 
-/// Rounds of calls for the memory rows: the first [`crate::report::WARM_UP_ROUNDS`] settle, the rest are
-/// compared (see `Report::memory` for how growth is judged).
+/// Rounds of calls for the memory rows: the first [`crate::report::WARM_UP_ROUNDS`] settle, the
+/// rest are compared (see `Report::memory` for how growth is judged).
 const MEMORY_ROUNDS: usize = 8;

@@ -88,8 +88,8 @@ impl Generator {
 
     /// A 12-character code of `A-Z a-z 0-9`. rand's `Alphanumeric` takes about one 32-bit draw
     /// a character (it keeps six bits and redraws the 2 of 64 values past the alphabet), where a
-    /// uniform index into an alphabet took several instructions more (the
-    /// code was 0.9k of the 32k instructions a REST call cost the mock).
+    /// uniform index into an alphabet took several instructions more (the code was 0.9k of the
+    /// 32k instructions a REST call cost the mock).
     pub(crate) fn new_code(&mut self) -> String {
         let mut code = String::with_capacity(CODE_LENGTH);
         code.extend(

@@ -45,7 +45,8 @@ _REQUIRED = (
 
 
 # uniffi's fixed-size values: the suffix of its `write_*`/`read_*` methods, and their struct
-# format (big-endian, as uniffi's wire format has them; `c_size_t` is native).
+# format (big-endian, as uniffi's wire format has them). `write_c_size_t`, written only and in
+# the platform's layout, is added apart.
 _FIXED_SIZE = {
     "i8": ">b",
     "u8": ">B",
