@@ -52,7 +52,7 @@ use zitadel_passkey::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
 use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
 use zitadel_passkey::{Code, wkt};
 
-use crate::codes::LiveCode;
+use crate::codes::NewCode;
 use crate::error::MockError;
 use crate::outbox::OutboxMessage;
 use crate::state::{Shared, State};
@@ -312,7 +312,7 @@ impl Shared {
     ) -> (u64, String, std::time::SystemTime) {
         let now = self.clock.now();
         let sequence = state.users.bump_sequence(&me.user_id, &me.org_id);
-        let code_id = state.ids.new_id();
+        let id = state.ids.new_id_number();
         let code = state.ids.new_code();
         let mut link = String::with_capacity(160);
         origin.write(&mut link);
@@ -322,28 +322,28 @@ impl Shared {
         link.push_str("&orgID=");
         push_param(&mut link, &me.org_id);
         link.push_str("&codeID=");
-        link.push_str(&code_id);
+        link.push_str(itoa::Buffer::new().format(id));
         link.push_str("&code=");
-        link.push_str(&code);
+        // `Alphanumeric`'s ASCII.
+        link.push_str(std::str::from_utf8(&code).unwrap_or_default());
         if sent {
             state.outbox.push(OutboxMessage {
                 time: now,
                 user_id: me.user_id.clone(),
                 org_id: me.org_id.clone(),
-                code_id: code_id.clone(),
+                code_id: id.to_string(),
                 link: link.clone(),
             });
         }
-        state.codes.insert(LiveCode {
-            code_id,
-            user_id: me.user_id.clone(),
-            org_id: me.org_id.clone(),
+        state.codes.insert(&NewCode {
+            id,
             code,
-            link: link.clone(),
+            link: &link,
+            user_id: &me.user_id,
+            org_id: &me.org_id,
             created: now,
             // Cannot overflow with the TTL bounded at start; never panic if it somehow did.
             expires: now.checked_add(self.config.code_ttl).unwrap_or(now),
-            failed_attempts: 0,
             sent,
         });
         (sequence, link, now)

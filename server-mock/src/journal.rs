@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use zitadel_passkey::{Code, Transport};
 
 use crate::clock::serialize_time;
+use crate::token_digest::TokenDigest;
 
 /// At most this many journal entries are kept (the oldest go first), so that a load test
 /// neither grows the mock without bound nor makes it slower.
@@ -66,15 +67,19 @@ pub fn token_fingerprint(token: &str) -> String {
     crate::token_digest::TokenDigest::of(token.as_bytes()).fingerprint()
 }
 
-/// The last [`JOURNAL_CAPACITY`] entries, oldest first.
+/// The last [`JOURNAL_CAPACITY`] entries, oldest first. Each is kept with its token's digest
+/// and without the fingerprint's text, which is written when the journal is read: at the
+/// capacity every call evicts the oldest entry, and a fingerprint string allocated by one
+/// worker and freed, cold, by another was the journal's largest cost under load.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<(JournalEntry, Option<TokenDigest>)>,
 }
 
 impl Journal {
     /// Adds an entry (dropping the oldest beyond the capacity) and logs it at debug level.
-    pub(crate) fn record(&mut self, entry: JournalEntry) {
+    /// `entry.token_fingerprint` is left out: it comes from `token` when the journal is read.
+    pub(crate) fn record(&mut self, mut entry: JournalEntry, token: Option<TokenDigest>) {
         tracing::debug!(
             method = entry.method,
             transport = entry.transport.as_str(),
@@ -82,17 +87,24 @@ impl Journal {
             code = ?entry.code.map(Code::as_i32),
             error_id = ?entry.error_id,
             fault = ?entry.fault,
-            token = ?entry.token_fingerprint,
+            token = ?token.map(TokenDigest::fingerprint),
             "call"
         );
+        entry.token_fingerprint = None;
         if self.entries.len() >= JOURNAL_CAPACITY {
             self.entries.pop_front();
         }
-        self.entries.push_back(entry);
+        self.entries.push_back((entry, token));
     }
 
     pub(crate) fn entries(&self) -> Vec<JournalEntry> {
-        self.entries.iter().cloned().collect()
+        self.entries
+            .iter()
+            .map(|(entry, token)| JournalEntry {
+                token_fingerprint: token.map(TokenDigest::fingerprint),
+                ..entry.clone()
+            })
+            .collect()
     }
 
     pub(crate) fn clear(&mut self) {

@@ -110,6 +110,7 @@ mod server;
 pub mod state;
 mod token_digest;
 mod users;
+mod watchdog;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -37,7 +37,8 @@ fn details_json(details: &ObjectDetails, text: &mut String) -> Option<()> {
     if details.sequence != 0 {
         out.key("sequence");
         out.text.push('"');
-        out.text.push_str(&details.sequence.to_string());
+        out.text
+            .push_str(itoa::Buffer::new().format(details.sequence));
         out.text.push('"');
     }
     for (name, timestamp) in [

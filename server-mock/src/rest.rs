@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::{MethodFilter, on};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
@@ -101,21 +101,46 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Reads a request body of at most 64 KiB.
+/// Reads a request body of at most 64 KiB (`Limited` refuses more, before reading any of it
+/// when the `content-length` says so). The frames are gathered by hand: `BodyExt::collect`
+/// keeps them in a list, an allocation, even for the single frame a call's small body is, and
+/// its future cost 0.8k instructions a REST call (callgrind); the one frame is returned as is.
 pub(crate) async fn read_body<B>(body: B) -> Result<Bytes, MockError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<axum::BoxError>,
 {
-    match Limited::new(body, MAX_MESSAGE_SIZE).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(body_too_large()),
-        Err(_) => Err(MockError::fixed(
-            Code::InvalidArgument,
-            None,
-            "failed to read the request body",
-        )),
+    let mut body = std::pin::pin!(Limited::new(body, MAX_MESSAGE_SIZE));
+    let mut first = Bytes::new();
+    let mut more: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                body_too_large()
+            } else {
+                MockError::fixed(
+                    Code::InvalidArgument,
+                    None,
+                    "failed to read the request body",
+                )
+            }
+        })?;
+        // Trailers, which a request body may end with, are not part of the message.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if let Some(more) = &mut more {
+            more.extend_from_slice(&data);
+        } else if first.is_empty() {
+            first = data;
+        } else {
+            let mut joined = BytesMut::with_capacity(first.len() + data.len());
+            joined.extend_from_slice(&first);
+            joined.extend_from_slice(&data);
+            more = Some(joined);
+        }
     }
+    Ok(more.map_or(first, BytesMut::freeze))
 }
 
 fn body_too_large() -> MockError {

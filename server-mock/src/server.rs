@@ -13,7 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::body::Body;
 use tonic_web::GrpcWebLayer;
@@ -30,6 +30,7 @@ use crate::proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use crate::routes::{Call, grpc_call, http_call};
 use crate::state::Shared;
 use crate::token_digest::TokenDigest;
+use crate::watchdog::{self, Watch, Watched};
 
 const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 /// How long shutdown waits for in-flight calls before closing connections.
@@ -119,7 +120,7 @@ impl App {
     pub(crate) async fn handle(
         &self,
         mut request: Request<Incoming>,
-        kill: &Notify,
+        watch: &Watch,
     ) -> Response<Body> {
         // ZITADEL routes a preflight naming `x-grpc-web` to the gRPC-web wrapper, whatever the
         // path; every other preflight reaches the REST gateway's CORS layer (`rest.rs`).
@@ -159,6 +160,7 @@ impl App {
             .map(TokenDigest::of);
         let mut entry = Journaled {
             shared: &self.shared,
+            token: token_digest,
             entry: Some(JournalEntry {
                 time: std::time::UNIX_EPOCH,
                 transport,
@@ -167,7 +169,8 @@ impl App {
                 org_id: request.headers().get(ORG_HEADER).map(journal_org_id),
                 code: None,
                 error_id: None,
-                token_fingerprint: token_digest.map(TokenDigest::fingerprint),
+                // Written when the journal is read, from `token`.
+                token_fingerprint: None,
                 fault: fault.as_ref().map(|f| f.kind().name()),
             }),
         };
@@ -185,7 +188,7 @@ impl App {
             Some(FaultKind::Delay(d)) => delay = Some(d),
             Some(FaultKind::DropBeforeHandler) => {
                 entry.record(None);
-                kill.notify_one();
+                watch.drop_connection();
                 return std::future::pending().await;
             }
             Some(FaultKind::DropAfterHandler) => drop_after = true,
@@ -221,7 +224,7 @@ impl App {
         };
         entry.record(outcome.get().cloned().or_else(|| outcome_of(&response)));
         if drop_after {
-            kill.notify_one();
+            watch.drop_connection();
             return std::future::pending().await;
         }
         finish(service, response, content_type)
@@ -245,6 +248,7 @@ fn finish(
 /// before it has one (the client went away), as CANCELLED.
 struct Journaled<'a> {
     shared: &'a Shared,
+    token: Option<TokenDigest>,
     entry: Option<JournalEntry>,
 }
 
@@ -256,7 +260,7 @@ impl Journaled<'_> {
                 entry.error_id = outcome.error_id;
             }
             entry.time = self.shared.clock.now();
-            self.shared.record(entry);
+            self.shared.record(entry, self.token);
         }
     }
 }
@@ -371,8 +375,7 @@ fn connection_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        // No `header_read_timeout`: the watchdog closes connections whose head is late.
         .max_buf_size(256 * 1024);
     builder
         .http2()
@@ -413,18 +416,24 @@ pub(crate) async fn serve(
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
                 let tls = tls.clone();
-                connections.spawn(async move {
+                let watch = Arc::new(Watch::default());
+                let ended = watch.ended_on_drop();
+                let connection_watch = watch.clone();
+                let connection = connections.spawn(async move {
+                    let _ended = ended;
+                    let watch = connection_watch;
                     match tls {
-                        None => serve_connection(stream, app, &builder, watcher).await,
+                        None => serve_connection(stream, app, &builder, watcher, watch).await,
                         Some(acceptor) => {
                             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(stream)) => serve_connection(stream, app, &builder, watcher).await,
+                                Ok(Ok(stream)) => serve_connection(stream, app, &builder, watcher, watch).await,
                                 Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                                 Err(_) => tracing::debug!("TLS handshake timed out"),
                             }
                         }
                     }
                 });
+                connections.spawn(watchdog::run(watch, connection));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = shutdown.changed() => break,
@@ -447,28 +456,21 @@ async fn serve_connection<I>(
     app: Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     watcher: hyper_util::server::graceful::Watcher,
+    watch: Arc<Watch>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    // Set by a drop fault: the connection is dropped without an answer.
-    let kill = Arc::new(Notify::new());
-    let service = {
-        let kill = kill.clone();
-        hyper::service::service_fn(move |request: Request<Incoming>| {
-            let app = app.clone();
-            let kill = kill.clone();
-            async move { Ok::<_, Infallible>(app.handle(request, &kill).await) }
-        })
-    };
-    let connection = builder
-        .serve_connection(TokioIo::new(io), service)
-        .into_owned();
-    tokio::select! {
-        result = watcher.watch(connection) => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection ended with an error");
-            }
+    let io = TokioIo::new(Watched::new(io, watch.clone()));
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let app = app.clone();
+        let watch = watch.clone();
+        async move {
+            let _call = watch.call();
+            Ok::<_, Infallible>(app.handle(request, &watch).await)
         }
-        () = kill.notified() => tracing::debug!("connection dropped by a fault"),
+    });
+    let connection = builder.serve_connection(io, service).into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(%error, "connection ended with an error");
     }
 }

@@ -24,6 +24,7 @@ use zitadel_passkey::Transport;
 use crate::journal::{Journal, JournalEntry};
 use crate::oauth::OAuthState;
 use crate::outbox::Outbox;
+use crate::token_digest::TokenDigest;
 use crate::users::Users;
 
 /// The configuration the mock starts with (and returns to on reset).
@@ -123,8 +124,9 @@ impl Shared {
         lock(&self.state)
     }
 
-    pub fn record(&self, entry: JournalEntry) {
-        lock(&self.journal).record(entry);
+    /// Journals a call; `token` is the digest of its bearer token, if it sent one.
+    pub fn record(&self, entry: JournalEntry, token: Option<TokenDigest>) {
+        lock(&self.journal).record(entry, token);
     }
 
     pub fn journal(&self) -> Vec<JournalEntry> {

@@ -1048,11 +1048,11 @@ fn a_peer_that_never_reads_is_held_back() {
 // ---------------------------------------------------------------------------------------------
 // 4. Headers byte by byte
 //
-// The mock cuts an HTTP/1.1 head that is not complete after 30 s (`header_read_timeout` in
-// `connection_builder`), which a test cannot wait for and `MockServerBuilder` rightly does not
-// let it shorten. So this case checks what can be checked in a few seconds: many slow clients
-// tie up no worker (normal calls stay fast), and they are waited on, neither answered nor
-// dropped. For HTTP/2 the mock has no such deadline at all: a HEADERS frame dribbled byte by
+// The mock cuts an HTTP/1.1 head that is not complete after 30 s (its connection watchdog,
+// `src/watchdog.rs`), which `http1_heads_are_due_within_30_s` in `tests/it/robustness.rs`
+// checks in paused time. This case runs in real time and checks what a few seconds show: many
+// slow clients tie up no worker (normal calls stay fast), and they are waited on, neither
+// answered nor dropped. For HTTP/2 the mock has no such deadline at all: a HEADERS frame dribbled byte by
 // byte is waited on for as long as the peer keeps the connection open.
 
 const SLOW_H1: usize = 50;

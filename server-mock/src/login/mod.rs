@@ -148,7 +148,7 @@ fn check_code(
         state.codes.remove(code_id);
         return Err(PageError::code_invalid());
     }
-    if &live.code != code || &live.user_id != user_id || &live.org_id != org_id {
+    if !live.is_for(code, user_id, org_id) {
         live.failed_attempts += 1;
         if live.failed_attempts >= MAX_CODE_ATTEMPTS {
             state.codes.remove(code_id);

@@ -589,3 +589,66 @@ async fn a_passkey_id_that_is_not_utf8_is_still_a_journaled_call() {
     assert_eq!(journal[0].code, Some(Code::NotFound));
     still_healthy(&mock).await;
 }
+
+/// Whether the peer still holds `stream` open: whatever it sent is read and dropped; end of
+/// stream or an error means closed.
+fn still_open(stream: &tokio::net::TcpStream) -> bool {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.try_read(&mut buffer) {
+            Ok(0) => return false,
+            Ok(_) => continue,
+            Err(error) => return error.kind() == std::io::ErrorKind::WouldBlock,
+        }
+    }
+}
+
+/// An HTTP/1 client has 30 s to send a request's head, from connecting or from the end of its
+/// previous call, and is then disconnected: a client dribbling a head (slowloris) or idling
+/// cannot hold a connection. An HTTP/2 connection has no such deadline. In paused time, so the
+/// mock's watchdog ticks without the test waiting (the sockets are ready before the clock jumps).
+#[tokio::test(start_paused = true)]
+async fn http1_heads_are_due_within_30_s() {
+    let mock = MockServer::start().await.unwrap();
+    let addr = mock.local_addr();
+    let mut dribbling = tokio::net::TcpStream::connect(addr).await.unwrap();
+    dribbling
+        .write_all(b"POST /auth/v1/users/me/passwordless/_link HTTP/1.1\r\nhost: mock\r\n")
+        .await
+        .unwrap();
+    let mut answered = tokio::net::TcpStream::connect(addr).await.unwrap();
+    answered
+        .write_all(
+            b"POST /auth/v1/users/me/passwordless/_link HTTP/1.1\r\nhost: mock\r\n\
+              authorization: Bearer t\r\ncontent-type: application/json\r\n\
+              content-length: 2\r\n\r\n{}",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"}") {
+        let mut buffer = [0u8; 4096];
+        let n = answered.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK"));
+    let mut http2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The preface and an empty SETTINGS frame: an idle HTTP/2 connection.
+    http2
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    assert!(still_open(&dribbling), "a head still within its 30 s");
+    assert!(still_open(&answered), "idle for less than 30 s");
+    assert!(still_open(&http2));
+
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert!(!still_open(&dribbling), "a head 40 s late");
+    assert!(!still_open(&answered), "idle for 40 s");
+    assert!(still_open(&http2), "HTTP/2 has no head deadline");
+    assert_eq!(mock.journal().len(), 1);
+    assert_eq!(panics(), 0);
+}
