@@ -1,7 +1,8 @@
 //! The baseline servers: a minimal tonic server, a minimal tonic-web server and a minimal axum
-//! JSON server, each answering the mock's own answer (fetched once at start) with no mock logic;
-//! and a TCP ping-pong server, the floor. Each runs in its own process on the default
-//! multi-threaded tokio runtime, like the mock, with TCP_NODELAY on, like the mock.
+//! JSON server, each reading the request and answering the mock's own answer (fetched once at
+//! start) with no mock logic; and a TCP ping-pong server, the floor. Each runs in its own
+//! process on the default multi-threaded tokio runtime, like the mock, with TCP_NODELAY on,
+//! like the mock.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -146,7 +147,9 @@ async fn serve_axum(listener: TcpListener, answer: Bytes) -> Result<()> {
     let answer = Arc::new(answer);
     let app = axum::Router::new().route(
         REST_PATH,
-        axum::routing::post(move || {
+        // The body is read, as a JSON `POST` handler reads it and as tonic's baselines decode
+        // their requests; the answer is fixed.
+        axum::routing::post(move |_request: Bytes| {
             let answer = answer.clone();
             async move {
                 (
