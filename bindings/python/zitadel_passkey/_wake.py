@@ -107,13 +107,17 @@ def install(ffi):
         if channel is None:
             return await generated(rust_future, ffi_poll, ffi_complete, ffi_free, lift, error)
         try:
+            woken = False
             while True:
                 future = loop.create_future()
                 data, key = channel.wait(future)
                 ffi_poll(rust_future, continuation, data)
-                # A future that finished during the poll wrote its record then: read it now
-                # rather than after a turn of the loop (one read that may find nothing).
-                channel.read()
+                if woken:
+                    # A future polled again after a wake-up has mostly finished during the poll
+                    # and written its record then: read it now rather than after a turn of the
+                    # loop.
+                    channel.read()
+                woken = True
                 try:
                     poll_code = await future
                 except BaseException:
