@@ -52,7 +52,7 @@ use zitadel_passkey::proto::zitadel::user::v1::{AuthFactorState, WebAuthNToken};
 use zitadel_passkey::proto::zitadel::v1::ObjectDetails;
 use zitadel_passkey::{Code, wkt};
 
-use crate::codes::NewCode;
+use crate::codes::{NewCode, code_text};
 use crate::error::MockError;
 use crate::outbox::OutboxMessage;
 use crate::state::{Shared, State};
@@ -324,8 +324,7 @@ impl Shared {
         link.push_str("&codeID=");
         link.push_str(itoa::Buffer::new().format(id));
         link.push_str("&code=");
-        // `Alphanumeric`'s ASCII.
-        link.push_str(std::str::from_utf8(&code).unwrap_or_default());
+        link.push_str(code_text(&code));
         if sent {
             state.outbox.push(OutboxMessage {
                 time: now,

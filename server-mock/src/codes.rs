@@ -169,8 +169,7 @@ impl StoredCode {
     }
 
     fn code(&self) -> &str {
-        // Only `Alphanumeric`'s ASCII goes in.
-        std::str::from_utf8(&self.code).unwrap_or_default()
+        code_text(&self.code)
     }
 
     /// Whether a link's `code`, `userID` and `orgID` are this code's.
@@ -191,6 +190,11 @@ impl StoredCode {
             sent: self.sent,
         }
     }
+}
+
+/// A code from [`Generator::new_code`] as text (only `Alphanumeric`'s ASCII is ever in one).
+pub(crate) fn code_text(code: &[u8; CODE_LENGTH]) -> &str {
+    std::str::from_utf8(code).unwrap_or_default()
 }
 
 /// The number a code ID is written from, or `None` if `text` is not how [`Generator::new_id`]

@@ -153,7 +153,8 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
                 self.sniffed = true;
                 // A preface cut shorter than three bytes counts as HTTP/1: only a client
                 // dribbling bytes sends one that way, and it then gets HTTP/1's deadline.
-                let http2 = read.len() >= 3 && PREFACE.starts_with(&read[..read.len().min(24)]);
+                let http2 =
+                    read.len() >= 3 && PREFACE.starts_with(&read[..read.len().min(PREFACE.len())]);
                 self.watch.http2.store(http2, Ordering::Relaxed);
             }
         }
