@@ -14,8 +14,19 @@ use crate::load::LoadFigures;
 use crate::measure::median;
 use crate::wire::Transport;
 
-/// Rounds of calls the memory growth row leaves out: the mock's RSS still settles in them.
+/// Rounds of calls the memory growth row leaves out: the mock's bounded stores fill in them.
 pub const WARM_UP_ROUNDS: usize = 2;
+
+/// The mock's resident memory in KiB, as an app's CI sees it (mimalloc's defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryFigures {
+    pub fresh: u64,
+    pub with_idle: u64,
+    pub idle_connections: usize,
+    /// After one round of `calls` calls.
+    pub after_calls: u64,
+    pub calls: usize,
+}
 
 /// What a row's figure must do to meet its target.
 #[derive(Debug, Clone, Copy)]
@@ -124,13 +135,14 @@ fn unit_of(measured: &str, limit: f64) -> String {
 pub struct Report {
     quick: bool,
     build: String,
-    rounds: usize,
+    /// Interleaved rounds of the clients' rows, and of the others.
+    rounds: (usize, usize),
     rows: Vec<Row>,
     load_at_start: String,
 }
 
 impl Report {
-    pub fn new(quick: bool, build: &str, rounds: usize) -> Report {
+    pub fn new(quick: bool, build: &str, rounds: (usize, usize)) -> Report {
         Report {
             quick,
             build: build.to_owned(),
@@ -452,17 +464,17 @@ impl Report {
         );
     }
 
-    pub fn memory(
-        &mut self,
-        fresh: u64,
-        idle: u64,
-        connections: usize,
-        calls: usize,
-        after_rounds: &[u64],
-    ) {
-        let Some(&after_first) = after_rounds.first() else {
-            return;
-        };
+    /// The memory rows: `figures`, then growth judged on `footprints`, the RSS in KiB after each
+    /// round of `figures.calls` calls of a mock that keeps every page it commits (so RSS is its
+    /// footprint's high-water mark, see `process::FOOTPRINT_ENV`).
+    pub fn memory(&mut self, figures: MemoryFigures, footprints: &[u64]) {
+        let MemoryFigures {
+            fresh,
+            with_idle,
+            idle_connections,
+            after_calls,
+            calls,
+        } = figures;
         self.push(Row::new(
             "mock memory",
             "RSS at start",
@@ -472,58 +484,51 @@ impl Report {
         self.push(
             Row::new(
                 "mock memory",
-                format!("RSS with {connections} idle HTTP/2 connections"),
-                kib(idle),
-                idle as f64,
+                format!("RSS with {idle_connections} idle HTTP/2 connections"),
+                kib(with_idle),
+                with_idle as f64,
             )
             .against(
                 format!("at start {}", kib(fresh)),
-                idle as f64 / fresh as f64,
+                with_idle as f64 / fresh as f64,
             ),
         );
         self.push(Row::new(
             "mock memory",
             format!("RSS after {calls} gRPC calls"),
-            kib(after_first),
-            after_first as f64,
+            kib(after_calls),
+            after_calls as f64,
         ));
-        // Growth. The first round fills the mock's bounded stores (journal, codes), and RSS
-        // keeps rising for a few rounds more while the allocator's pages settle (eight rounds of
-        // 100,000 on one mock: 31.9, 34.1, 35.2, 35.0, 37.2, 36.0, 35.8, 35.4 MiB), then wanders
-        // by a few per cent with no trend; comparing rounds 1-2 with 3-4 mistook that settling
-        // for growth (32.5 against 35.2 MiB in one run). So the first WARM_UP_ROUNDS are left
-        // out, and the median RSS of the later half of the rest is set against the median of the
-        // earlier half: the medians damp the wander, and a leak raises the later half by half
-        // the rounds' worth; with 46 rounds of 100,000 calls, at 5% one of about 1 byte a call
-        // shows.
-        let measured = after_rounds.get(WARM_UP_ROUNDS..).unwrap_or_default();
-        let half = measured.len() / 2;
-        if half == 0 {
+        // Growth. A footprint only rises when the mock needs more memory than it ever did. A
+        // mock with bounded stores reaches its high-water mark in the first round, once they
+        // are full, and stays there (to the KiB over 48 rounds of 100,000 calls); a leak first
+        // fills the free space in pages committed already (about 5.6 MB of it at that mark),
+        // then raises the footprint 2 MiB at a time. So the largest footprint after the warm-up
+        // rounds is set against the footprint at their end: a build of the mock that leaked 8
+        // bytes every third call read 1.09x after 48 rounds (rounds 21-48 above round 20's).
+        let Some((&settled, measured)) = footprints
+            .get(WARM_UP_ROUNDS - 1..)
+            .and_then(<[u64]>::split_first)
+        else {
             return;
-        }
-        let (earlier, later) = measured.split_at(half);
-        let as_floats = |rounds: &[u64]| rounds.iter().map(|&kib| kib as f64).collect::<Vec<_>>();
-        let (earlier_median, later_median) =
-            (median(&as_floats(earlier)), median(&as_floats(later)));
-        let first = WARM_UP_ROUNDS + 1;
+        };
+        let Some(&largest) = measured.iter().max() else {
+            return;
+        };
         self.push(
             Row::new(
                 "mock memory",
                 format!(
-                    "RSS after rounds {}–{} of {calls} calls, median",
-                    first + half,
-                    after_rounds.len()
+                    "footprint (RSS, pages kept) after rounds {}–{} of {calls} calls, largest",
+                    WARM_UP_ROUNDS + 1,
+                    footprints.len()
                 ),
-                kib(later_median as u64),
-                later_median,
+                kib(largest),
+                largest as f64,
             )
             .against(
-                format!(
-                    "after rounds {first}–{}, median {}",
-                    first + half - 1,
-                    kib(earlier_median as u64)
-                ),
-                later_median / earlier_median,
+                format!("after round {WARM_UP_ROUNDS} {}", kib(settled)),
+                largest as f64 / settled as f64,
             )
             .target(Target::AtMostRatio(1.05)),
         );
@@ -615,11 +620,12 @@ impl Report {
         writeln!(
             text,
             "Every figure has its baseline measured in the same run on the same machine, and every \
-             ratio is the median of {} per-round ratios of interleaved rounds (A B, B A, A B …), because \
-             absolute times on a shared machine drift between runs and ratios of interleaved rounds \
-             do not. Clients and servers run as separate processes on loopback with TCP_NODELAY, on \
-             tokio's default multi-threaded runtime, none pinned to a core. Rows and tools:\n",
-            self.rounds
+             ratio is the median of the per-round ratios of interleaved rounds (A B, B A, A B …): {} \
+             rounds for the clients' latency and calls/s, {} for the rest. Absolute times on a shared \
+             machine drift between runs, and ratios of interleaved rounds do not. Clients and \
+             servers run as separate processes on loopback with TCP_NODELAY, on tokio's default \
+             multi-threaded runtime, none pinned to a core. Rows and tools:\n",
+            self.rounds.0, self.rounds.1
         )?;
         text.push_str(include_str!("../method.md"));
         writeln!(text, "\n## Figures\n")?;
@@ -712,14 +718,21 @@ mod tests {
         assert_eq!(ratio_of_rounds(&[2.0, 3.0, 4.0], &[1.0, 1.0, 1.0]), 3.0);
     }
 
-    /// The growth row's verdict on rounds of RSS (KiB); `None` if there is no growth row.
-    fn growth(after_rounds: &[u64]) -> Option<bool> {
-        let mut report = Report::new(false, "test", 5);
-        report.memory(30_000, 40_000, 1_000, 100_000, after_rounds);
+    /// The growth row's verdict on rounds of footprints (KiB); `None` if there is no growth row.
+    fn growth(footprints: &[u64]) -> Option<bool> {
+        let mut report = Report::new(false, "test", (11, 5));
+        let figures = MemoryFigures {
+            fresh: 30_000,
+            with_idle: 40_000,
+            idle_connections: 1_000,
+            after_calls: 36_000,
+            calls: 100_000,
+        };
+        report.memory(figures, footprints);
         let growth: Vec<&Row> = report
             .rows
             .iter()
-            .filter(|row| row.what.contains("median"))
+            .filter(|row| row.what.contains("footprint"))
             .collect();
         assert!(growth.len() <= 1);
         growth
@@ -728,30 +741,29 @@ mod tests {
     }
 
     #[test]
-    fn memory_growth_skips_the_settling_rounds_and_catches_a_leak() {
-        // A mock whose RSS settles over the first two rounds, then wanders by a few per cent:
-        // no growth. Judged from round 1 on, the settling alone would miss the target.
-        let settling = [
-            29_000, 32_500, 35_500, 35_200, 36_800, 35_900, 35_600, 36_300, 35_100, 37_000, 36_400,
-            35_800, 36_900, 35_500, 36_200, 36_600,
-        ];
-        assert_eq!(growth(&settling), Some(true));
-        assert_eq!(growth(&settling[..8]), Some(true));
-        // Bytes a call over 100,000 calls a round: 7 shows in 8 rounds, 3 in 16, 1 in 48.
-        let leaking = |rounds: u64, bytes_a_call: u64| -> Vec<u64> {
-            (0..rounds)
-                .map(|round| 36_000 + round * bytes_a_call * 100_000 / 1024)
-                .collect()
-        };
-        assert_eq!(growth(&leaking(8, 7)), Some(false));
-        assert_eq!(growth(&leaking(16, 3)), Some(false));
-        assert_eq!(growth(&leaking(48, 1)), Some(false));
-        // RSS that steps up once, early, and stays: no growth over a long run.
-        let step: Vec<u64> = (0..48)
-            .map(|round| if round < 11 { 33_000 } else { 38_000 })
+    fn memory_growth_skips_the_filling_rounds_and_catches_a_leak() {
+        // The footprint of a mock with bounded stores: it rises while they fill, then holds.
+        let bounded: Vec<u64> = (0..48)
+            .map(|round| [52_000, 70_524][round.min(1)])
             .collect();
-        assert_eq!(growth(&step), Some(true));
+        assert_eq!(growth(&bounded), Some(true));
+        assert_eq!(growth(&bounded[..8]), Some(true));
+        // Judged from round 1 on, the filling alone would miss the target.
+        assert!(bounded[1] as f64 / bounded[0] as f64 > 1.05);
+        // What that build of the mock leaking 8 bytes every third call measured, 48 rounds of
+        // 100,000 calls: flat while the leak filled free space, then up 2 MiB at a time.
+        let leaking: Vec<u64> = [(20, 68_600), (17, 70_648), (5, 72_696), (6, 74_744)]
+            .iter()
+            .flat_map(|&(rounds, kib)| std::iter::repeat_n(kib, rounds))
+            .collect();
+        assert_eq!(leaking.len(), 48);
+        assert_eq!(growth(&leaking), Some(false));
+        // The largest footprint is judged, not the last or a median: a rise in the last rounds
+        // shows, and so does one that would fall back.
+        let mut late = bounded.clone();
+        late[46] = 74_744;
+        assert_eq!(growth(&late), Some(false));
         // Too few rounds to judge: no row rather than a verdict.
-        assert_eq!(growth(&[32_000, 33_000]), None);
+        assert_eq!(growth(&[52_000, 70_000]), None);
     }
 }

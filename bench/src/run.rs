@@ -11,8 +11,8 @@ use crate::clients::Variant;
 use crate::compare::{Plan, TransportReport};
 use crate::load::{self, LoadFigures};
 use crate::measure::median;
-use crate::process::{Server, on_path, output};
-use crate::report::{Report, Target};
+use crate::process::{FOOTPRINT_ENV, Server, on_path, output};
+use crate::report::{MemoryFigures, Report, Target};
 use crate::wire::Transport;
 
 /// What `run` needs from the caller (`cargo xtask bench` passes it all).
@@ -59,8 +59,9 @@ struct Sizes {
     callgrind_calls: (usize, usize),
     binding_calls: usize,
     memory_calls: usize,
-    /// Rounds of `memory_calls` calls; the first [`crate::report::WARM_UP_ROUNDS`] settle, the
-    /// rest are compared (see `Report::memory` for how growth is judged).
+    /// Rounds of `memory_calls` calls for the growth row; the first
+    /// [`crate::report::WARM_UP_ROUNDS`] fill the mock's bounded stores, the rest are judged
+    /// (see `Report::memory`).
     memory_rounds: usize,
     idle_connections: usize,
 }
@@ -96,7 +97,10 @@ impl Sizes {
         } else {
             Sizes {
                 rounds: 5,
-                plan: plan(5, 2_000, vec![(1, 2_000), (32, 20_000), (256, 40_000)]),
+                // The clients' rounds are short and many: one client's calls/s move by 10-17% from
+                // one round to the next whether a round is 2,500 calls or 20,000 (at 32 in
+                // flight), so for the same time eleven rounds give a steadier median than five.
+                plan: plan(11, 1_000, vec![(1, 1_000), (32, 9_000), (256, 18_000)]),
                 h2load_requests: 3_000,
                 saturation_requests: 100_000,
                 wrk_seconds: 3,
@@ -104,12 +108,8 @@ impl Sizes {
                 callgrind_calls: (50, 550),
                 binding_calls: 2_000,
                 memory_calls: 100_000,
-                // RSS can step up once, by about 15%, around a million calls and then stay flat
-                // (48 rounds by hand: 31 MiB, 38 at the 11th, 35-36 from the 20th to the 48th;
-                // the mock before the compact code store did the same), which a short run
-                // mistakes for growth when the step falls between its halves (16 rounds read
-                // 1.16x with no leak). 23 rounds against 23 put such a step inside a half,
-                // and make a leak add up over more calls.
+                // 4.6 million calls after the warm-up rounds: a leak of 3 bytes a call shows
+                // (see `Report::memory`).
                 memory_rounds: 48,
                 idle_connections: 1_000,
             }
@@ -124,7 +124,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let scratch = args.out.join("scratch");
     std::fs::create_dir_all(&scratch)?;
     let started = Instant::now();
-    let mut report = Report::new(args.quick, &args.build, sizes.rounds);
+    let mut report = Report::new(args.quick, &args.build, (sizes.plan.rounds, sizes.rounds));
 
     let mock = Server::start(&args.mock, &["--listen", "127.0.0.1:0"]).await?;
     eprintln!("mock at {}", mock.url());
@@ -423,20 +423,32 @@ fn first(text: &str, key: &str) -> Result<f64> {
         .with_context(|| format!("no {key} in {text}"))
 }
 
-/// The mock's resident memory: fresh, with idle HTTP/2 connections open, and after each of
-/// `sizes.memory_rounds` rounds of calls.
+/// The mock's resident memory: fresh, with idle HTTP/2 connections open, and after a round of
+/// calls; then, on a second mock that keeps every page it commits ([`FOOTPRINT_ENV`]), its
+/// footprint after each of `sizes.memory_rounds` rounds of calls.
 async fn memory(
     report: &mut Report,
     mock_binary: &Path,
     sizes: &Sizes,
     scratch: &Path,
 ) -> Result<()> {
+    let round_of_calls = async |mock: &Server| {
+        load::h2load(
+            mock.url(),
+            Transport::Grpc,
+            sizes.memory_calls,
+            4,
+            25,
+            scratch,
+        )
+        .await
+    };
     let mock = Server::start(mock_binary, &["--listen", "127.0.0.1:0"]).await?;
-    let rss = |label: &str| {
+    let rss = |mock: &Server, label: &str| {
         mock.rss_kib()
             .with_context(|| format!("the mock's RSS ({label})"))
     };
-    let fresh = rss("fresh")?;
+    let fresh = rss(&mock, "fresh")?;
     let mut idle = Vec::new();
     for _ in 0..sizes.idle_connections {
         let mut stream = tokio::net::TcpStream::connect(mock.address()).await?;
@@ -447,28 +459,29 @@ async fn memory(
         idle.push(stream);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let with_idle = rss("idle connections")?;
+    let with_idle = rss(&mock, "idle connections")?;
     drop(idle);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut after = Vec::new();
+    round_of_calls(&mock).await?;
+    let after_calls = rss(&mock, "after calls")?;
+    drop(mock);
+
+    let mock =
+        Server::start_with_env(mock_binary, &["--listen", "127.0.0.1:0"], &FOOTPRINT_ENV).await?;
+    let mut footprints = Vec::with_capacity(sizes.memory_rounds);
     for _ in 0..sizes.memory_rounds {
-        load::h2load(
-            mock.url(),
-            Transport::Grpc,
-            sizes.memory_calls,
-            4,
-            25,
-            scratch,
-        )
-        .await?;
-        after.push(rss("after calls")?);
+        round_of_calls(&mock).await?;
+        footprints.push(rss(&mock, "footprint")?);
     }
     report.memory(
-        fresh,
-        with_idle,
-        sizes.idle_connections,
-        sizes.memory_calls,
-        &after,
+        MemoryFigures {
+            fresh,
+            with_idle,
+            idle_connections: sizes.idle_connections,
+            after_calls,
+            calls: sizes.memory_calls,
+        },
+        &footprints,
     );
     Ok(())
 }
