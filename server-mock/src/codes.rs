@@ -213,11 +213,27 @@ fn code_id_number(text: &str) -> Option<u64> {
 /// The maps hash with foldhash rather than std's SipHash, which cost 0.6k instructions a REST
 /// call at the capacity (a new code in, the oldest out). HashDoS needs colliding keys inserted,
 /// and only the mock's own random code IDs are; a login page request only looks one up.
-#[derive(Default)]
 pub(crate) struct Codes {
     by_id: HashMap<u64, StoredCode, RandomState>,
     order: VecDeque<u64>,
     ceremonies: HashMap<u64, Ceremony, RandomState>,
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Codes {
+            // Room for twice the capacity from the start. At the capacity every call removes a
+            // code and adds one, and the removals leave tombstones; when they have used up the
+            // table's free slots, a table more than half full is moved to one twice its size
+            // (every code rehashed on that one call, both tables held at once), while one at most
+            // half full is cleaned in place. Sized so, the table never moves after it is made,
+            // and the mock's memory reaches its high-water mark when the codes first fill up
+            // instead of at a random later call.
+            by_id: HashMap::with_capacity_and_hasher(2 * CODE_CAPACITY, RandomState::default()),
+            order: VecDeque::new(),
+            ceremonies: HashMap::default(),
+        }
+    }
 }
 
 /// A count only: the codes are secrets.
