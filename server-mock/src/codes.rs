@@ -344,6 +344,23 @@ mod tests {
     }
 
     #[test]
+    fn the_map_of_codes_never_moves_at_the_capacity() {
+        // A moved map is a rehash of every code on one call and a step in the mock's memory.
+        // (`capacity` is the codes plus the free slots; tombstones lower it until the map is
+        // cleaned, and only a move raises it.)
+        let mut codes = Codes::default();
+        for i in 0..CODE_CAPACITY as u64 {
+            codes.insert(&code(ID + i));
+        }
+        let filled = codes.by_id.capacity();
+        for i in CODE_CAPACITY as u64..10 * CODE_CAPACITY as u64 {
+            codes.insert(&code(ID + i));
+            assert!(codes.by_id.capacity() <= filled, "moved at code {i}");
+        }
+        assert_eq!(codes.len(), CODE_CAPACITY);
+    }
+
+    #[test]
     fn a_stored_code_keeps_every_field() {
         let mut codes = Codes::default();
         codes.insert(&NewCode {
