@@ -102,9 +102,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Reads a request body of at most 64 KiB (`Limited` refuses the frame that would go past it).
-/// The frames are gathered by hand: `BodyExt::collect`
-/// keeps them in a list, an allocation, even for the single frame a call's small body is, and
-/// its future cost 0.8k instructions a REST call (callgrind); the one frame is returned as is.
+/// The frames are gathered by hand: `BodyExt::collect` keeps them in a list, an allocation, even
+/// for the single frame a call's small body is, and its future cost 0.8k instructions a REST call
+/// (callgrind); the one frame is returned as is.
 pub(crate) async fn read_body<B>(body: B) -> Result<Bytes, MockError>
 where
     B: http_body::Body<Data = Bytes>,
