@@ -50,8 +50,19 @@ impl fmt::Display for Language {
     }
 }
 
+/// Whether laying out a package also runs its tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tests {
+    /// pytest on the installed wheel, the Kotlin package's JUnit tests and a resolution of its
+    /// Maven coordinates, each against a mock (`cargo xtask bindings`, CI).
+    Run,
+    /// Only the packages: what `cargo xtask bench` needs, without the debug mock and the test
+    /// builds those runs take (about two minutes of a clean clone's build).
+    Skip,
+}
+
 /// Builds the library once and lays out the packages of `languages` (all when empty).
-pub fn run(languages: &[Language]) -> Result<()> {
+pub fn run(languages: &[Language], tests: Tests) -> Result<()> {
     let languages = if languages.is_empty() {
         vec![Language::Kotlin, Language::Swift, Language::Python]
     } else {
@@ -88,17 +99,10 @@ pub fn run(languages: &[Language]) -> Result<()> {
     ensure_file(&cdylib)?;
 
     step("building uniffi-bindgen");
-    cargo(
-        &root,
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "zitadel-passkey-uniffi-bindgen",
-            "--bin",
-            "uniffi-bindgen",
-        ],
-    )?;
+    // Built as maturin runs it (`cargo run --bin uniffi-bindgen` at the workspace root, so with
+    // the features of every member unified): with `-p`, its dependencies' features differed and
+    // maturin compiled them all again (about two minutes of a clean clone's build).
+    cargo(&root, &["build", "--locked", "--bin", "uniffi-bindgen"])?;
     let bindgen = root
         .join("target/debug")
         .join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX));
@@ -122,9 +126,9 @@ pub fn run(languages: &[Language]) -> Result<()> {
         }
         step(&format!("{language} -> {}", dir.display()));
         match language {
-            Language::Kotlin => kotlin(&root, &bindgen, &cdylib, &stripped, &dir)?,
+            Language::Kotlin => kotlin(&root, &bindgen, &cdylib, &stripped, &dir, tests)?,
             Language::Swift => swift(&root, &bindgen, &cdylib, &built, &dir)?,
-            Language::Python => python(&root, &dir)?,
+            Language::Python => python(&root, &dir, tests)?,
         }
     }
     println!("bindings ready in {}", out.display());
@@ -168,13 +172,20 @@ fn keep_wake_threads_attached(kotlin: &Path) -> Result<()> {
 /// Kotlin: sources under `src/main/kotlin`, the host library where JNA finds it on the
 /// classpath (`src/main/resources/<jna-platform>/`), and `jniLibs/<abi>/` for each Android
 /// target that can be built here (with cargo-ndk).
-fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Path) -> Result<()> {
+fn kotlin(
+    root: &Path,
+    bindgen: &Path,
+    cdylib: &Path,
+    stripped: &Path,
+    dir: &Path,
+    tests: Tests,
+) -> Result<()> {
     let sources = dir.join("src/main/kotlin");
     generate(root, bindgen, cdylib, "kotlin", &sources)?;
     keep_wake_threads_attached(&sources.join("zitadel/passkey/zitadel_passkey_ffi.kt"))?;
     let resources = dir.join("src/main/resources").join(jna_platform());
     copy(stripped, &resources.join(dylib_name()))?;
-    maven_install(root)?;
+    maven_install(root, tests)?;
 
     let jni_libs = dir.join("jniLibs");
     std::fs::create_dir_all(&jni_libs)?;
@@ -225,9 +236,10 @@ fn kotlin(root: &Path, bindgen: &Path, cdylib: &Path, stripped: &Path, dir: &Pat
 const MAVEN_COORDINATES: &str = "zitadel.passkey:zitadel-passkey:0.1.0";
 
 /// The Maven project `bindings/kotlin/pom.xml` over what [`kotlin`] generated: compiles it, runs
-/// the JUnit tests (`bindings/tests/kotlin/`) against the mock, and installs the jar (with the
-/// native library inside) into the local Maven repository.
-fn maven_install(root: &Path) -> Result<()> {
+/// the JUnit tests (`bindings/tests/kotlin/`) against the mock unless `tests` is
+/// [`Tests::Skip`], and installs the jar (with the native library inside) into the local Maven
+/// repository.
+fn maven_install(root: &Path, tests: Tests) -> Result<()> {
     let has_maven = Command::new("mvn")
         .arg("--version")
         .stdout(Stdio::null())
@@ -241,11 +253,25 @@ fn maven_install(root: &Path) -> Result<()> {
         println!("skipped: the Maven build and the Kotlin tests (no mvn on PATH)");
         return Ok(());
     }
+    let pom = root.join("bindings/kotlin/pom.xml");
+    if tests == Tests::Skip {
+        // maven.test.skip: neither compiled nor run.
+        project::run_ok(
+            project::without_cargo_library_path(&mut Command::new("mvn"))
+                .args(["-B", "-q", "install", "-Dmaven.test.skip=true", "-f"])
+                .arg(&pom),
+            "mvn install (the Kotlin package, tests skipped)",
+        )?;
+        println!(
+            "Kotlin: {MAVEN_COORDINATES} installed into the local Maven repository (tests skipped)"
+        );
+        return Ok(());
+    }
     let mock = TestMock::start(root)?;
     let result = project::run_ok(
         project::without_cargo_library_path(&mut Command::new("mvn"))
             .args(["-B", "-q", "install", "-f"])
-            .arg(root.join("bindings/kotlin/pom.xml"))
+            .arg(&pom)
             .envs(mock.env()),
         "mvn install (the Kotlin package and its tests)",
     );
@@ -342,8 +368,9 @@ fn swift(root: &Path, bindgen: &Path, cdylib: &Path, built: &Path, dir: &Path) -
 
 /// Python: the wheel maturin builds from `bindings/pyproject.toml` (it reuses the library just
 /// built, same profile, and runs the workspace's uniffi-bindgen on it), with its library then
-/// stripped, installed into a fresh venv and tested there with pytest against the mock.
-fn python(root: &Path, dir: &Path) -> Result<()> {
+/// stripped, installed into a fresh venv and tested there with pytest against the mock (unless
+/// `tests` is [`Tests::Skip`]).
+fn python(root: &Path, dir: &Path, tests: Tests) -> Result<()> {
     let Some(tools) = project::tools_python_or_skip(root, "the Python wheel")? else {
         return Ok(());
     };
@@ -390,6 +417,9 @@ fn python(root: &Path, dir: &Path) -> Result<()> {
         std::fs::metadata(&wheel)?.len()
     );
 
+    if tests == Tests::Skip {
+        return Ok(());
+    }
     // Installed as a user installs it: a fresh venv, pip, and the tests run from there (the
     // source tree is not on the path).
     let python = project::fresh_venv(&dir.join("venv"), &[wheel.as_os_str(), PYTEST.as_ref()])?;

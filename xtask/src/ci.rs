@@ -71,7 +71,9 @@ pub fn run() -> Result<()> {
     // The size-optimised build of the bindings and their packages (issue: "works on a clean
     // clone"; the stripped library must stay under 4 MiB). Their tests ran above.
     // Python's tests run here, with pytest from the installed wheel.
-    step("bindings packages", || bindings::run(&[]))?;
+    step("bindings packages", || {
+        bindings::run(&[], bindings::Tests::Run)
+    })?;
     // The mock's wheel for CI jobs in other languages, installed into a fresh venv and called
     // (built with the debug profile the tests built; `cargo xtask mock-wheel --release` ships).
     step("mock wheel", || mock_wheel::run(false))?;

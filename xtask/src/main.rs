@@ -120,7 +120,7 @@ fn run(command: Command) -> Result<()> {
             codegen::run(mode)
         }
         Command::Contract { args } => contract::run(&args),
-        Command::Bindings { languages } => bindings::run(&languages),
+        Command::Bindings { languages } => bindings::run(&languages, bindings::Tests::Run),
         Command::Bench { quick } => bench::run(quick),
         Command::Fuzz {
             seconds,
