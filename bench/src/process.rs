@@ -8,13 +8,16 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The environment that makes the mock binary's RSS its memory footprint's high-water mark: its
-/// allocator, mimalloc, then never returns a page it has committed. With pages returned after a
-/// delay (the default), RSS wanders by several per cent between rounds of calls and can step up
-/// once by 10-20% after a million calls or so and stay there, depending on which pages were
-/// returned when; kept, it reads the same to the KiB from the first round of 100,000 calls to
-/// the 48th, and grows only if the mock needs more memory than it ever did, as a leak makes it.
-pub const FOOTPRINT_ENV: [(&str, &str); 1] = [("MIMALLOC_PURGE_DELAY", "-1")];
+/// The environment that makes the mock binary's RSS its memory footprint's high-water mark, to
+/// the 4 KiB page: its allocator, mimalloc, then never returns a page it has committed, and
+/// asks for no transparent huge pages. With pages returned after a delay (the default), RSS
+/// wanders by several per cent between rounds of calls and can step up once by 10-20% and stay
+/// there, depending on which pages were returned when. With huge pages (mimalloc asks for them
+/// where the kernel leaves it the choice) the heap is mapped 2 MiB at a time: its growth shows
+/// only when it first touches another such page, a 2 MiB step after one round in some runs and
+/// in no round of others.
+pub const FOOTPRINT_ENV: [(&str, &str); 2] =
+    [("MIMALLOC_PURGE_DELAY", "-1"), ("MIMALLOC_ALLOW_THP", "0")];
 
 /// A server process that printed `listening on http://ADDR`; killed when dropped.
 #[derive(Debug)]

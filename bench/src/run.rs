@@ -59,9 +59,8 @@ struct Sizes {
     callgrind_calls: (usize, usize),
     binding_calls: usize,
     memory_calls: usize,
-    /// Rounds of `memory_calls` calls for the growth row; the first
-    /// [`crate::report::WARM_UP_ROUNDS`] fill the mock's bounded stores, the rest are judged
-    /// (see `Report::memory`).
+    /// Rounds of `memory_calls` calls for the growth row; the first half is the warm-up, the
+    /// second half is judged (see `Report::memory`).
     memory_rounds: usize,
     idle_connections: usize,
 }
