@@ -253,30 +253,31 @@ fn maven_install(root: &Path, tests: Tests) -> Result<()> {
         println!("skipped: the Maven build and the Kotlin tests (no mvn on PATH)");
         return Ok(());
     }
-    let pom = root.join("bindings/kotlin/pom.xml");
+    let mut install = Command::new("mvn");
+    project::without_cargo_library_path(&mut install)
+        .args(["-B", "-q", "install", "-f"])
+        .arg(root.join("bindings/kotlin/pom.xml"));
+    let (mock, what) = match tests {
+        Tests::Run => {
+            let mock = TestMock::start(root)?;
+            install.envs(mock.env());
+            (Some(mock), "mvn install (the Kotlin package and its tests)")
+        }
+        // maven.test.skip: the tests are neither compiled nor run.
+        Tests::Skip => {
+            install.arg("-Dmaven.test.skip=true");
+            (None, "mvn install (the Kotlin package, tests skipped)")
+        }
+    };
+    let result = project::run_ok(&mut install, what);
+    drop(mock);
+    result?;
     if tests == Tests::Skip {
-        // maven.test.skip: neither compiled nor run.
-        project::run_ok(
-            project::without_cargo_library_path(&mut Command::new("mvn"))
-                .args(["-B", "-q", "install", "-Dmaven.test.skip=true", "-f"])
-                .arg(&pom),
-            "mvn install (the Kotlin package, tests skipped)",
-        )?;
         println!(
             "Kotlin: {MAVEN_COORDINATES} installed into the local Maven repository (tests skipped)"
         );
         return Ok(());
     }
-    let mock = TestMock::start(root)?;
-    let result = project::run_ok(
-        project::without_cargo_library_path(&mut Command::new("mvn"))
-            .args(["-B", "-q", "install", "-f"])
-            .arg(&pom)
-            .envs(mock.env()),
-        "mvn install (the Kotlin package and its tests)",
-    );
-    drop(mock);
-    result?;
     // What a dependent build (Maven, or Gradle with mavenLocal()) does with the README's
     // coordinates: resolve the installed jar and its POM's dependencies.
     project::run_ok(
