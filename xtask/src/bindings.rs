@@ -77,17 +77,6 @@ pub fn run(languages: &[Language], tests: Tests) -> Result<()> {
     } else {
         "cdylib"
     };
-    // uniffi-bindgen is built as maturin runs it (`cargo run --bin uniffi-bindgen` at the
-    // workspace root, so with the features of every member unified): with `-p`, its
-    // dependencies' features differed and maturin compiled them all again (about two minutes of
-    // a clean clone's build). It is a debug build beside the library's, which ends in a link with
-    // fat LTO in one codegen unit that holds one core for a minute or more while the other would
-    // idle. The two do not wait on each other: cargo locks each profile's directory.
-    let bindgen_build = project::BackgroundCargo::spawn(
-        &root,
-        &["build", "--locked", "--bin", "uniffi-bindgen"],
-        &out.join("uniffi-bindgen-build.log"),
-    )?;
     step(&format!(
         "building {LIB} ({crate_types}, profile {PROFILE})"
     ));
@@ -109,8 +98,11 @@ pub fn run(languages: &[Language], tests: Tests) -> Result<()> {
     let cdylib = built.join(dylib_name());
     ensure_file(&cdylib)?;
 
-    step("waiting for uniffi-bindgen's build");
-    bindgen_build.wait()?;
+    step("building uniffi-bindgen");
+    // Built as maturin runs it (`cargo run --bin uniffi-bindgen` at the workspace root, so with
+    // the features of every member unified): with `-p`, its dependencies' features differed and
+    // maturin compiled them all again (about two minutes of a clean clone's build).
+    cargo(&root, &["build", "--locked", "--bin", "uniffi-bindgen"])?;
     let bindgen = root
         .join("target/debug")
         .join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX));

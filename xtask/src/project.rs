@@ -26,69 +26,6 @@ pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     )
 }
 
-/// A `cargo` build running beside this process, its output in a log file (two builds' progress
-/// lines would interleave). Killed if dropped before [`BackgroundCargo::wait`].
-pub struct BackgroundCargo {
-    child: std::process::Child,
-    log: PathBuf,
-    what: String,
-}
-
-impl BackgroundCargo {
-    /// Starts `cargo ARGS` in `root`, writing its output to `log`.
-    pub fn spawn(root: &Path, args: &[&str], log: &Path) -> Result<BackgroundCargo> {
-        let what = format!("cargo {}", args.join(" "));
-        if let Some(dir) = log.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let out =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(cargo_bin())
-            .current_dir(root)
-            .args(args)
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {what}"))?;
-        println!("{what} runs beside, its output in {}", log.display());
-        Ok(BackgroundCargo {
-            child,
-            log: log.to_path_buf(),
-            what,
-        })
-    }
-
-    /// Waits for the build; fails, with the end of its log, unless it succeeded.
-    pub fn wait(mut self) -> Result<()> {
-        let status = self
-            .child
-            .wait()
-            .with_context(|| format!("waiting for {}", self.what))?;
-        if status.success() {
-            return Ok(());
-        }
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "{} failed: {status}; the end of {}:\n{}",
-            self.what,
-            self.log.display(),
-            tail.join("\n")
-        )
-    }
-}
-
-impl Drop for BackgroundCargo {
-    fn drop(&mut self) {
-        // Nothing to do once waited for; otherwise the build is abandoned with its caller.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// `.tools/venv`'s python when it has maturin and wheel (`.ci/install-tools` puts them there).
 /// Without it, `what` is skipped with a printed line, or fails when `CI` is set.
 pub fn tools_python_or_skip(root: &Path, what: &str) -> Result<Option<PathBuf>> {
