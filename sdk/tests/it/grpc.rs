@@ -549,3 +549,68 @@ async fn a_proxy_5xx_carrying_a_grpc_status_is_outcome_unknown_not_a_rejection()
         assert_eq!(error.http_status(), Some(status));
     }
 }
+
+/// An HTTP/2 peer that answers the handshake and then vanishes: it reads whatever comes and
+/// writes nothing more, not even the acknowledgement of a PING. On threads of its own, outside
+/// the test's runtime and its paused clock.
+fn vanishing_h2_peer() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            std::thread::spawn(move || {
+                // Its SETTINGS (empty) and the acknowledgement of the client's.
+                let handshake = [0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
+                let _ = socket.write_all(&handshake);
+                let mut sink = [0u8; 4096];
+                while matches!(socket.read(&mut sink), Ok(read) if read > 0) {}
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Ends a call to a vanishing peer; returns the error and how long the call took.
+async fn call_a_vanishing_peer(deadline: Option<Duration>) -> (zitadel_passkey::Error, Duration) {
+    let builder = Client::builder(vanishing_h2_peer())
+        .transport(Transport::Grpc)
+        .token(TOKEN)
+        .retry_policy(RetryPolicy::none());
+    let client = match deadline {
+        Some(deadline) => builder.timeout(deadline),
+        None => builder.no_timeout(),
+    }
+    .build()
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    // A call left hanging fails the test when the paused clock reaches ten minutes.
+    let error = tokio::time::timeout(Duration::from_secs(600), client.add_passkey_link())
+        .await
+        .unwrap_or_else(|_| panic!("deadline {deadline:?}: the call still hangs after 600 s"))
+        .unwrap_err();
+    (error, started.elapsed())
+}
+
+// Paused time, which moves whenever the client waits: the keep-alive's 30 s and 10 s and the
+// deadline pass at once, and exactly.
+#[tokio::test(start_paused = true)]
+async fn keep_alive_pings_end_a_call_to_a_vanished_peer_unless_the_deadline_comes_first() {
+    // No deadline, or one longer than the pings need: after 30 s without a frame a PING, and
+    // 10 s without its answer close the connection.
+    for deadline in [None, Some(Duration::from_secs(120))] {
+        let (error, elapsed) = call_a_vanishing_peer(deadline).await;
+        assert!(error.is_outcome_unknown(), "{deadline:?}: {error:?}");
+        assert!(!error.is_timeout(), "{deadline:?}: {error:?}");
+        assert!(
+            elapsed >= Duration::from_secs(40) && elapsed < Duration::from_secs(80),
+            "{deadline:?}: {elapsed:?}"
+        );
+    }
+    // The default deadline (30 s) ends such a call first: its clients send no PINGs.
+    let (error, elapsed) = call_a_vanishing_peer(Some(zitadel_passkey::DEFAULT_TIMEOUT)).await;
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(elapsed.as_secs(), 30, "{elapsed:?}");
+}
