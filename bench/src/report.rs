@@ -754,7 +754,8 @@ mod tests {
         // Judged from round 2 on, as the row was, the settling alone would miss the target.
         assert!(settling[47] as f64 / settling[1] as f64 > 1.05);
         // A build of the mock made to leak 8 bytes every third call, measured the same way: it
-        // rises with every round (1.48x in the second half, where the mock as it is reads 1.01x).
+        // rises with every round (1.48x in the second half of the 48, where the mock as it is
+        // reads 1.01x).
         let leaking: [u64; 48] = [
             20_612, 21_524, 22_484, 22_532, 22_616, 22_620, 23_128, 23_192, 23_296, 23_452, 23_628,
             23_868, 24_052, 24_200, 24_444, 24_648, 24_732, 25_040, 25_152, 25_164, 25_364, 25_788,

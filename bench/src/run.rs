@@ -107,8 +107,7 @@ impl Sizes {
                 callgrind_calls: (50, 550),
                 binding_calls: 2_000,
                 memory_calls: 100_000,
-                // 1.2 million calls in the second half, judged against the first half's end: a
-                // leak of about a byte a call shows (see `Report::memory`).
+                // Enough for a leak of about a byte a call to show (see `Report::memory`).
                 memory_rounds: 24,
                 idle_connections: 1_000,
             }
