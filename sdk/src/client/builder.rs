@@ -92,19 +92,17 @@ impl ClientBuilder {
 
     /// The default deadline of a call, all attempts together (default 30 s).
     ///
-    /// With no default deadline, or one over 40 s, the gRPC transport also sends HTTP/2 PINGs
-    /// while a call is open: after 30 s without a frame from the server, a PING, and if 10 s pass
-    /// without an answer the connection is closed and its calls fail (with
-    /// [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown) once a request was sent),
-    /// so that a call on a connection whose peer vanished ends then. A shorter deadline ends such
-    /// a call first, so its clients send none (the pings' bookkeeping costs every call).
+    /// Independently of it, gRPC connections send an HTTP/2 PING while a call is open once they
+    /// have read nothing from the server for 30 s, and are closed if 10 s pass without an answer:
+    /// a call on a connection whose peer vanished then fails as
+    /// [`ErrorKind::OutcomeUnknown`](crate::ErrorKind::OutcomeUnknown), and the next call
+    /// connects anew.
     pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.timeout = Some(timeout);
         self
     }
 
     /// No default deadline (calls can still set one with [`CallOptions::timeout`](crate::CallOptions::timeout)).
-    /// gRPC connections then send keep-alive PINGs (see [`timeout`](Self::timeout)).
     pub fn no_timeout(mut self) -> ClientBuilder {
         self.timeout = None;
         self
@@ -145,7 +143,6 @@ impl ClientBuilder {
             endpoint,
             connect_timeout: self.connect_timeout,
             tls: transport::tls_config(self.roots)?,
-            keep_alive: transport::http_stack::keep_alive_for(self.timeout),
         };
         let stub: Arc<dyn Stub> = match self.transport {
             #[cfg(feature = "grpc")]

@@ -29,26 +29,11 @@ pub(crate) type Http =
 /// Which HTTP a client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
-    /// HTTP/2 only: h2c with prior knowledge on `http://`, ALPN `h2` on `https://` (gRPC); with
-    /// keep-alive pings or without (see [`keep_alive_for`]).
+    /// HTTP/2 only: h2c with prior knowledge on `http://`, ALPN `h2` on `https://` (gRPC).
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
-    Http2 { keep_alive: bool },
+    Http2,
     /// An HTTP/1.1 keep-alive pool, ALPN `http/1.1` (gRPC-web, REST, signing in).
     Http1,
-}
-
-/// While a call is open on an HTTP/2 connection that has read nothing for this long, a PING...
-const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
-/// ...and the connection is closed (its calls fail) if no answer comes within this.
-const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether an HTTP/2 client whose calls have `deadline` by default sends keep-alive pings: only
-/// when they can end a call on a connection whose peer vanished before the deadline would (none,
-/// or longer than the 40 s the pings take to give up). With a shorter deadline they never end a
-/// call first, and they cost every call: hyper then takes a lock shared by the connection and
-/// every response for each frame received (about 5% fewer calls/s at 32 in flight).
-pub(crate) fn keep_alive_for(deadline: Option<Duration>) -> bool {
-    deadline.is_none_or(|deadline| deadline > KEEP_ALIVE_INTERVAL + KEEP_ALIVE_TIMEOUT)
 }
 
 /// One hyper client for the wire, with rustls configured as `tls` and the ALPN of `protocol`.
@@ -65,7 +50,7 @@ pub(crate) fn http_client(
     // (a server or load balancer may route by it) and panics on a config that has one.
     let mut tls = tls.clone();
     tls.alpn_protocols = match protocol {
-        Protocol::Http2 { .. } => vec![b"h2".to_vec()],
+        Protocol::Http2 => vec![b"h2".to_vec()],
         Protocol::Http1 => vec![b"http/1.1".to_vec()],
     };
     // `https_or_http`: plain `http://` too (refused earlier unless it is loopback or allowed).
@@ -78,13 +63,17 @@ pub(crate) fn http_client(
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90));
-    if let Protocol::Http2 { keep_alive } = protocol {
-        builder.http2_only(true);
-        if keep_alive {
-            builder
-                .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
-                .http2_keep_alive_timeout(KEEP_ALIVE_TIMEOUT);
-        }
+    if protocol == Protocol::Http2 {
+        // Keep-alive: while a call is open, a PING once the connection has read nothing for
+        // 30 s, and the connection closed if 10 s pass without its answer. That ends a call on a
+        // connection whose peer vanished (possibly before its deadline) and drops the
+        // connection, so the next call connects anew; without it every later call would take
+        // its deadline until TCP gave up (minutes). Its bookkeeping (a lock taken for each
+        // frame read) costs about 5% calls/s at 32 in flight on 2 cores (bench/findings.md).
+        builder
+            .http2_only(true)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .http2_keep_alive_timeout(Duration::from_secs(10));
     }
     builder.build(ConnectTimeout::new(connector, connect_timeout))
 }
@@ -246,18 +235,4 @@ pub(crate) fn reached(error: &(dyn std::error::Error + 'static)) -> Reached {
         current = error.source();
     }
     Reached::MaybeServer
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keep_alive_pings_only_where_they_can_end_a_call_before_its_deadline() {
-        assert!(keep_alive_for(None));
-        assert!(keep_alive_for(Some(Duration::from_secs(41))));
-        assert!(!keep_alive_for(Some(Duration::from_secs(40))));
-        assert!(!keep_alive_for(Some(crate::DEFAULT_TIMEOUT)));
-        assert!(!keep_alive_for(Some(Duration::from_millis(300))));
-    }
 }

@@ -129,9 +129,6 @@ pub(crate) struct Settings {
     pub(crate) endpoint: url::Url,
     pub(crate) connect_timeout: Duration,
     pub(crate) tls: Arc<rustls::ClientConfig>,
-    /// HTTP/2 keep-alive pings (gRPC only), from the client's default deadline
-    /// ([`http_stack::keep_alive_for`]).
-    pub(crate) keep_alive: bool,
 }
 
 /// Checks an endpoint URL: `https://`, or `http://` to a loopback host unless allowed.

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -552,14 +553,17 @@ async fn a_proxy_5xx_carrying_a_grpc_status_is_outcome_unknown_not_a_rejection()
 
 /// An HTTP/2 peer that answers the handshake and then vanishes: it reads whatever comes and
 /// writes nothing more, not even the acknowledgement of a PING. On threads of its own, outside
-/// the test's runtime and its paused clock.
-fn vanishing_h2_peer() -> String {
+/// the test's runtime and its paused clock. Counts the connections it accepted.
+fn vanishing_h2_peer() -> (String, Arc<AtomicUsize>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         for socket in listener.incoming() {
             let Ok(mut socket) = socket else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
                 // Its SETTINGS (empty) and the acknowledgement of the client's.
                 let handshake = [0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
@@ -569,47 +573,55 @@ fn vanishing_h2_peer() -> String {
             });
         }
     });
-    format!("http://127.0.0.1:{port}")
+    (format!("http://127.0.0.1:{port}"), accepted)
 }
 
-/// Ends a call to a vanishing peer; returns the error and how long the call took.
-async fn call_a_vanishing_peer(deadline: Option<Duration>) -> (zitadel_passkey::Error, Duration) {
-    let builder = Client::builder(vanishing_h2_peer())
-        .transport(Transport::Grpc)
-        .token(TOKEN)
-        .retry_policy(RetryPolicy::none());
-    let client = match deadline {
-        Some(deadline) => builder.timeout(deadline),
-        None => builder.no_timeout(),
-    }
-    .build()
-    .unwrap();
+/// One call of `client`, which must fail; returns its error and how long it took.
+async fn call_until_it_ends(client: &Client) -> (zitadel_passkey::Error, Duration) {
     let started = tokio::time::Instant::now();
     // A call left hanging fails the test when the paused clock reaches ten minutes.
     let error = tokio::time::timeout(Duration::from_secs(600), client.add_passkey_link())
         .await
-        .unwrap_or_else(|_| panic!("deadline {deadline:?}: the call still hangs after 600 s"))
+        .expect("the call still hangs after 600 s")
         .unwrap_err();
     (error, started.elapsed())
+}
+
+fn vanishing_peer_client(url: &str, deadline: Option<Duration>) -> Client {
+    let builder = Client::builder(url)
+        .transport(Transport::Grpc)
+        .token(TOKEN)
+        .retry_policy(RetryPolicy::none());
+    match deadline {
+        Some(deadline) => builder.timeout(deadline),
+        None => builder.no_timeout(),
+    }
+    .build()
+    .unwrap()
 }
 
 // Paused time, which moves whenever the client waits: the keep-alive's 30 s and 10 s and the
 // deadline pass at once, and exactly.
 #[tokio::test(start_paused = true)]
-async fn keep_alive_pings_end_a_call_to_a_vanished_peer_unless_the_deadline_comes_first() {
-    // No deadline, or one longer than the pings need: after 30 s without a frame a PING, and
-    // 10 s without its answer close the connection.
+async fn keep_alive_pings_end_calls_to_a_vanished_peer_and_the_next_call_reconnects() {
+    // Without a deadline, or with a long one: on a connection that read nothing for 30 s, a
+    // PING; 10 s without its answer close the connection and fail its call.
     for deadline in [None, Some(Duration::from_secs(120))] {
-        let (error, elapsed) = call_a_vanishing_peer(deadline).await;
-        assert!(error.is_outcome_unknown(), "{deadline:?}: {error:?}");
-        assert!(!error.is_timeout(), "{deadline:?}: {error:?}");
-        assert!(
-            elapsed >= Duration::from_secs(40) && elapsed < Duration::from_secs(80),
-            "{deadline:?}: {elapsed:?}"
-        );
+        let (url, accepted) = vanishing_h2_peer();
+        let client = vanishing_peer_client(&url, deadline);
+        for call in 1..=2 {
+            let (error, elapsed) = call_until_it_ends(&client).await;
+            assert!(error.is_outcome_unknown(), "{deadline:?}: {error:?}");
+            assert!(!error.is_timeout(), "{deadline:?}: {error:?}");
+            assert_eq!(elapsed.as_secs(), 40, "{deadline:?}: {elapsed:?}");
+            // The closed connection is not reused: each call opened its own.
+            assert_eq!(accepted.load(Ordering::SeqCst), call, "{deadline:?}");
+        }
     }
-    // The default deadline (30 s) ends such a call first: its clients send no PINGs.
-    let (error, elapsed) = call_a_vanishing_peer(Some(zitadel_passkey::DEFAULT_TIMEOUT)).await;
+    // The default deadline (30 s) ends a call on a fresh connection first.
+    let (url, _) = vanishing_h2_peer();
+    let client = vanishing_peer_client(&url, Some(zitadel_passkey::DEFAULT_TIMEOUT));
+    let (error, elapsed) = call_until_it_ends(&client).await;
     assert!(error.is_timeout(), "{error:?}");
     assert!(error.is_outcome_unknown(), "{error:?}");
     assert_eq!(elapsed.as_secs(), 30, "{elapsed:?}");

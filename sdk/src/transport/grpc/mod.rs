@@ -59,12 +59,7 @@ pub(crate) struct GrpcStub {
 impl GrpcStub {
     pub(crate) fn new(settings: &Settings, web: bool) -> Result<GrpcStub, Error> {
         let (mode, protocol) = match web {
-            false => (
-                Mode::Grpc,
-                Protocol::Http2 {
-                    keep_alive: settings.keep_alive,
-                },
-            ),
+            false => (Mode::Grpc, Protocol::Http2),
             true => (Mode::GrpcWeb, Protocol::Http1),
         };
         let invalid = |e: &dyn std::fmt::Display| Error::config(format!("invalid endpoint: {e}"));
